@@ -1,0 +1,91 @@
+"""ZFS-1, ZFS-5, ZFS-8: the syncoid jobs files carry the spec's replication.
+
+ZFS-1: each replicated dataset has exactly one job (a recursive job covers the children of its
+source) in the jobs file of the host that runs it (the target in pull mode, the source in push
+mode), from the right host and into the right dataset name.
+ZFS-5: no job transfers over plain TCP (--insecure-direct-connection).
+ZFS-8: in pull mode, jobs log in with the spec's operator account, never root, and use
+--no-privilege-elevation.
+"""
+from confs import layout
+from confs.findings import Finding
+from confs.replication import host_named, operator_user, replicated_datasets
+
+
+def _remote(spec, job):
+    return job.source if spec.replication.mode == "pull" else job.target
+
+
+def dataset_findings(spec, rd, jobs):
+    pulled = spec.replication.mode == "pull"
+    carrying = [j for j in jobs if j.covers(rd.dataset) is not None
+                and host_named(spec, _remote(spec, j).host or "") in (rd.remote, None)]
+    what = f"{rd.dataset} ({rd.source_host} -> {rd.target_host})"
+    if not carrying:
+        user = f"{operator_user(spec, rd.runner)}@" if pulled else ""
+        line = (f"{user}{rd.remote}:{rd.dataset} {rd.received_as}" if pulled
+                else f"{rd.dataset} {rd.remote}:{rd.received_as}")
+        yield Finding("ZFS-1", rd.jobs_file, None, f"no job replicates {what}; expected a line "
+                                                   f"'--no-sync-snap --no-privilege-elevation {line}'")
+        return
+    for job in carrying:
+        if job.covers(rd.dataset) != rd.received_as:
+            yield Finding("ZFS-1", rd.jobs_file, job.line, f"job writes {rd.dataset} to {job.covers(rd.dataset)}; "
+                                                           f"expected {rd.received_as} on {rd.target_host}")
+    for job in carrying[1:]:
+        yield Finding("ZFS-1", rd.jobs_file, job.line, f"{what} is already replicated by the job at line "
+                                                       f"{carrying[0].line}; list each job once")
+
+
+def duplicate_lines(rel, jobs):
+    first = {}
+    for job in jobs:
+        key = (str(job.source), str(job.target))
+        if key in first:
+            yield Finding("ZFS-1", rel, job.line, f"job {key[0]} -> {key[1]} is already listed at line "
+                                                  f"{first[key]}; list each job once")
+        first.setdefault(key, job.line)
+
+
+def login_findings(spec, runner, rel, job):
+    remote = _remote(spec, job)
+    if remote.host is None:
+        return
+    if remote.user == "root":
+        yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} as root; expected the "
+                                              f"unprivileged {operator_user(spec, runner)} account")
+    elif spec.replication.mode == "pull" and remote.user != operator_user(spec, runner):
+        found = f"as {remote.user}" if remote.user else "with no user (ssh default, root)"
+        yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} {found}; expected "
+                                              f"{operator_user(spec, runner)}@{remote.host}")
+    if spec.replication.mode == "pull" and not job.has_flag("--no-privilege-elevation"):
+        yield Finding("ZFS-8", rel, job.line, "job lacks --no-privilege-elevation; expected it on every pull job")
+
+
+def transport_findings(rel, job):
+    if job.has_flag("--insecure-direct-connection"):
+        yield Finding("ZFS-5", rel, job.line, "job transfers over plain TCP (--insecure-direct-connection); "
+                                              "expected ssh: remove the option")
+
+
+def check(arch, repo):
+    spec, findings = arch.spec, []
+    wanted = replicated_datasets(spec)
+    for rel in sorted({rd.jobs_file for rd in wanted}):
+        if not repo.exists(rel):
+            count = sum(rd.jobs_file == rel for rd in wanted)
+            findings.append(Finding("ZFS-1", rel, None, f"no syncoid jobs file; expected one job for each of "
+                                                        f"{count} replicated datasets"))
+    for rd in wanted:
+        jobs = repo.read(rd.jobs_file, "syncoid")
+        if jobs is not None:
+            findings += dataset_findings(spec, rd, jobs)
+    for host in spec.hosts:
+        rel = layout.syncoid_file(host)
+        jobs = repo.read(rel, "syncoid") or []
+        reported = {(f.file, f.line) for f in findings}
+        findings += [f for f in duplicate_lines(rel, jobs) if (f.file, f.line) not in reported]
+        for job in jobs:
+            findings += login_findings(spec, host, rel, job)
+            findings += transport_findings(rel, job)
+    return sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.message))

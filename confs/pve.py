@@ -1,0 +1,65 @@
+"""Proxmox container definitions (/etc/pve/lxc/<id>.conf): `key: value` lines.
+
+Lines starting with '#' are the description. The part before the first [section] describes
+the current container; [snapshot] sections after it describe snapshots and are not read.
+Mount points are `mpN: <source>,mp=<path>[,ro=1][,...]` (or raw `lxc.mount.entry` lines).
+"""
+import re
+from dataclasses import dataclass
+
+from confs.errors import ConfParseError
+
+ENTRY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(.*)$")
+MOUNT_POINT = re.compile(r"^mp[0-9]+$")
+TRUE_WORDS = {"1", "yes", "true", "on"}
+
+
+@dataclass(frozen=True)
+class MountPoint:
+    key: str                # mp0, mp1, ... or lxc.mount.entry
+    source: str             # /zfs-hdd/off/users
+    path: str               # /mnt/off/users (inside the container)
+    read_only: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class PveContainer:
+    entries: list           # [(key, value, line)] of the current configuration
+
+    def mount_points(self):
+        return [m for m in (_mount_point(k, v, n) for k, v, n in self.entries) if m]
+
+
+def _mount_point(key, value, line):
+    if MOUNT_POINT.match(key):
+        parts = [p.strip() for p in value.split(",")]
+        options = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+        source = parts[0].split("=", 1)[1] if parts[0].startswith("volume=") else parts[0]
+        if "mp" not in options:
+            raise ConfParseError(line, f"{key} has no mp=<path>; expected '{key}: <source>,mp=<path>'")
+        return MountPoint(key, source.rstrip("/") or "/", options["mp"].rstrip("/") or "/",
+                          options.get("ro", "0").lower() in TRUE_WORDS, line)
+    if key == "lxc.mount.entry":
+        fields = value.split()
+        if len(fields) < 4:
+            raise ConfParseError(line, "lxc.mount.entry needs '<source> <path> <type> <options>'")
+        return MountPoint(key, fields[0].rstrip("/"), "/" + fields[1].strip("/"), "ro" in fields[3].split(","), line)
+    return None
+
+
+def parse_pve(path):
+    entries = []
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            break                                   # snapshots follow: not the current container
+        entry = ENTRY.match(line)
+        if not entry:
+            raise ConfParseError(number, f"cannot read {line!r}; expected 'key: value'")
+        entries.append((entry.group(1), entry.group(2).strip(), number))
+    container = PveContainer(entries)
+    container.mount_points()                        # raises on a malformed mount point
+    return container

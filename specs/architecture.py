@@ -1,0 +1,154 @@
+"""Questions the checks ask of the spec, answered from the data (nothing hard-coded)."""
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    name: str
+    host: str
+    id: int
+    role: str
+    address: str
+    application: str = None
+    database: str = None
+    public_address: str = None
+
+    def __str__(self):
+        return self.name
+
+
+@dataclass(frozen=True)
+class HostRef:
+    name: str
+    public_address: str
+
+    def __str__(self):
+        return self.name
+
+
+@dataclass(frozen=True)
+class Chain:
+    public_name: str
+    application: str
+    proxy: ContainerRef
+    app: ContainerRef
+    nginx_port: int
+    apache_port: int
+
+    def __str__(self):
+        return self.public_name
+
+
+@dataclass(frozen=True)
+class LinkRef:
+    name: str
+    server: ContainerRef
+    client: ContainerRef
+    server_accept: int
+    client_accept: int
+    connect: str          # address:port the server forwards to
+    psk_path: str
+
+    def __str__(self):
+        return self.name
+
+
+@dataclass(frozen=True)
+class Mount:
+    path: str
+    dataset: str          # pool/name on the data host
+    host: str
+    folder: str
+    flavor: str
+    owner: str
+    why: str = field(default="", compare=False)
+
+
+class Architecture:
+    def __init__(self, spec):
+        self.spec = spec
+
+    # machines
+    def container(self, name):
+        for host, h in self.spec.hosts.items():
+            c = h.containers.get(name)
+            if c:
+                net = h.internal_network
+                return ContainerRef(name, host, c.id, c.role, str(net.network_address + c.id), c.application,
+                                    c.database, str(c.public_address) if c.public_address else None)
+        raise KeyError(name)
+
+    def containers(self, role=None):
+        return [self.container(n) for h in self.spec.hosts.values() for n, c in h.containers.items()
+                if role is None or c.role == role]
+
+    def hosts(self):
+        return [HostRef(n, str(h.public_address)) for n, h in self.spec.hosts.items()]
+
+    def app_containers(self):
+        return self.containers("application")
+
+    def proxy_of(self, host):
+        proxies = [c for c in self.containers("reverse-proxy") if c.host == host]
+        return proxies[0] if proxies else None
+
+    def runs(self, role):
+        """Process specs a container of this role must run: [(name, Process)]."""
+        r = self.spec.roles.get(role)
+        return [(p, self.spec.processes[p]) for p in (r.runs if r else [])]
+
+    def database_processes(self):
+        return [(db.process, self.spec.processes[db.process]) for db in self.spec.databases.values()]
+
+    # web
+    def chains(self):
+        out = []
+        for c in self.app_containers():
+            app = self.spec.applications[c.application]
+            for public in app.public_names:
+                out.append(Chain(public, c.application, self.proxy_of(c.host), c,
+                                 self.spec.web.nginx_port, self.spec.web.apache_port))
+        return out
+
+    # stunnel
+    def links(self):
+        out = []
+        for name, l in self.spec.stunnel.links.items():
+            target, port = l.server.connect.split(":")
+            out.append(LinkRef(name, self.container(l.server.container), self.container(l.client.container),
+                               l.server.accept, l.client.accept, f"{self.container(target).address}:{port}",
+                               self.psk_path(l.psk_file)))
+        return out
+
+    def psk_path(self, file):
+        return file if file.startswith("/") else f"{self.spec.stunnel.psk_dir}/{file}"
+
+    def stunnel_containers(self):
+        names = {}
+        for link in self.links():
+            names[link.server.name] = link.server
+            names[link.client.name] = link.client
+        return list(names.values())
+
+    # storage
+    def mounts(self, app_name):
+        """Every dataset mount the application's container must have: {path: Mount}."""
+        apps = self.spec.applications
+        out = {}
+        for flavor, f in self.spec.flavors.items():
+            for key, folder in f.folders.items():
+                name = folder.folder or key
+                base = dict(dataset=folder.dataset, host=f.host, folder=name, flavor=flavor, owner=folder.owner)
+                if folder.owner == app_name:
+                    out[f"{apps[app_name].mount_root}/{name}"] = Mount(f"{apps[app_name].mount_root}/{name}", why="own", **base)
+                elif app_name in folder.shared_with:
+                    out[f"{apps[app_name].mount_root}/{name}"] = Mount(f"{apps[app_name].mount_root}/{name}", why="shared", **base)
+                elif folder.movable:
+                    path = f"{apps[folder.owner].mount_root}/{name}"
+                    out.setdefault(path, Mount(path, why="movable", **base))
+        return out
+
+    @staticmethod
+    def address_in(address, network):
+        return ip_address(address) in network

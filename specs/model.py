@@ -1,0 +1,178 @@
+"""The shape of the spec (pydantic). Cross-references are checked in specs/crossref.py."""
+from ipaddress import IPv4Address, IPv4Network
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Name = str
+
+
+class Pool(Strict):
+    min_free_percent: int = Field(ge=0, le=100)
+
+
+class Container(Strict):
+    id: PositiveInt
+    role: Literal["application", "database", "reverse-proxy", "stunnel-client"]
+    application: Optional[Name] = None
+    database: Optional[Name] = None
+    public_address: Optional[IPv4Address] = None
+
+
+class Host(Strict):
+    datacenter: str
+    roles: list[str] = []
+    internal_address: IPv4Address
+    public_address: IPv4Address
+    internal_network: IPv4Network
+    pools: dict[Name, Pool]
+    containers: dict[Name, Container]
+
+
+class Application(Strict):
+    flavor: Name
+    mode: Literal["public", "pro"]
+    mount_root: str = Field(pattern=r"^/")
+    public_names: list[str] = Field(min_length=1)
+
+
+class Folder(Strict):
+    dataset: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
+    owner: Name
+    folder: Optional[Name] = None
+    shared_with: list[Name] = []
+    movable: bool = False
+
+
+class Flavor(Strict):
+    host: Name
+    folders: dict[Name, Folder]
+
+
+class Process(Strict):
+    comm: Union[str, list[str], None] = None
+    args: Optional[str] = None
+    unit: str
+
+
+class Role(Strict):
+    runs: list[Name]
+
+
+class Database(Strict):
+    container: Name
+    port: PositiveInt
+    process: Name
+
+
+class Images(Strict):
+    public_name: str
+    host: Name
+    dataset: str
+
+
+class Web(Strict):
+    nginx_port: PositiveInt
+    apache_port: PositiveInt
+    static_locations: list[str]
+    tls_min_days: NonNegativeInt
+    images: Images
+
+
+class Proxmox(Strict):
+    web_port: PositiveInt
+
+
+class LinkEnd(Strict):
+    container: Name
+    accept: PositiveInt
+    connect: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+:[0-9]+$")
+
+
+class Link(Strict):
+    server: LinkEnd
+    client: LinkEnd
+    psk_file: str
+
+
+class Stunnel(Strict):
+    config: str
+    psk_dir: str
+    links: dict[Name, Link]
+
+
+class Job(Strict):
+    source: Name
+    target: Name
+    datasets: list[str] = Field(min_length=1)
+    pool_map: dict[Name, Name] = {}
+
+
+class Replication(Strict):
+    mode: Literal["pull", "push"]
+    transport: Literal["ssh"]
+    operator: str
+    max_lag_minutes: PositiveInt
+    jobs: list[Job]
+
+
+class Retention(Strict):
+    hourly: NonNegativeInt = 0
+    daily: NonNegativeInt = 0
+    monthly: NonNegativeInt = 0
+    yearly: NonNegativeInt = 0
+
+
+class Backups(Strict):
+    host: Name
+    retention: Retention
+
+
+class Snapshots(Strict):
+    source: Retention
+    replica: Retention
+    backups: Backups
+
+
+class Clone(Strict):
+    clone: str
+    origin: str
+
+
+class Staging(Strict):
+    host: Name
+    clones: list[Clone]
+
+
+class Spec(Strict):
+    hosts: dict[Name, Host]
+    software_root: str
+    software_links: dict[str, Name]
+    applications: dict[Name, Application]
+    flavors: dict[Name, Flavor]
+    assets: dict[Name, str]
+    processes: dict[Name, Process]
+    roles: dict[Name, Role]
+    databases: dict[Name, Database]
+    web: Web
+    proxmox: Proxmox
+    stunnel: Stunnel
+    replication: Replication
+    snapshots: Snapshots
+    staging: Staging
+
+
+class Requirement(Strict):
+    id: str = Field(pattern=r"^[A-Z]+-[0-9]+$")
+    severity: Literal["critical", "high", "medium", "low"]
+    section: str
+    title: str
+
+
+class Catalogue(Strict):
+    requirements: list[Requirement]
