@@ -52,8 +52,9 @@ def login_findings(spec, runner, rel, job):
     if remote.host is None:
         return
     if remote.user == "root":
-        yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} as root; expected the "
-                                              f"unprivileged {operator_user(spec, runner)} account")
+        account = (f"the unprivileged {operator_user(spec, runner)} account" if spec.replication.mode == "pull"
+                   else "an unprivileged account with zfs allow receive rights")
+        yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} as root; expected {account}")
     elif spec.replication.mode == "pull" and remote.user != operator_user(spec, runner):
         found = f"as {remote.user}" if remote.user else "with no user (ssh default, root)"
         yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} {found}; expected "

@@ -4,26 +4,34 @@ ZFS-3: the target's sanoid.conf covers every received dataset (its own section, 
 section with recursive = yes) with an explicit retention (hourly/daily/monthly/yearly, directly
 or through use_template); on the backups host each count is at least the spec's.
 ZFS-9: on the target, received datasets have autosnap = no (sanoid's default is yes).
+Datasets that share one faulty line (a template) are reported together, at that line.
 """
+from collections import namedtuple
+
 from confs import layout
 from confs.findings import Finding
 from confs.replication import replicated_datasets
 from confs.sanoid import RETENTION_KEYS
 
+# one problem of one received dataset; rendered as "<datasets> (received from <source>): <problem>"
+Issue = namedtuple("Issue", "requirement file line source problem dataset")
 
-def retention_findings(spec, rd, rel, policy, conf):
-    what = f"{rd.received_as} (received from {rd.source_host})"
+
+def retention_issues(spec, rd, rel, policy, conf):
+    def issue(line, problem, req="ZFS-3"):
+        return Issue(req, rel, line, rd.source_host, problem, rd.received_as)
+
     if policy is None:
-        yield Finding("ZFS-3", rel, None, f"no retention policy for {what}; expected a [{rd.received_as}] section "
-                                          f"(or a recursive parent) with use_template = <template with hourly/daily/monthly>")
+        yield issue(None, f"no retention policy; expected a [{rd.received_as}] section (or a recursive parent) "
+                          f"with use_template = <template with hourly/daily/monthly>")
         return
     missing = conf.missing_template(rd.received_as)
     if missing:
-        yield Finding("ZFS-3", rel, missing[1], f"[{policy.section}] uses template {missing[0]!r}, which is not "
-                                                f"defined; expected a [template_{missing[0]}] section")
+        yield issue(missing[1], f"[{policy.section}] uses template {missing[0]!r}, which is not defined; "
+                                f"expected a [template_{missing[0]}] section")
     if not any(policy.count(k) for k in RETENTION_KEYS):
-        yield Finding("ZFS-3", rel, policy.line, f"[{policy.section}] keeps no snapshots of {what}; expected "
-                                                 f"hourly/daily/monthly counts (directly or via use_template)")
+        yield issue(policy.line, f"[{policy.section}] keeps no snapshots; expected hourly/daily/monthly counts "
+                                 f"(directly or via use_template)")
         return
     if rd.target_host != spec.snapshots.backups.host:
         return
@@ -31,23 +39,31 @@ def retention_findings(spec, rd, rel, policy, conf):
         have = policy.count(key)
         if want and (have or 0) < want:
             value = policy.values.get(key)
-            where = f"{key} = {value.value} in [{value.origin}]" if value else f"{key} not set"
-            yield Finding("ZFS-3", rel, value.line if value else policy.line,
-                          f"{what} on the backups host: {where}; expected {key} >= {want} (spec snapshots.backups)")
+            found = f"{key} = {value.value} in [{value.origin}]" if value else f"{key} not set in [{policy.section}]"
+            yield issue(value.line if value else policy.line,
+                        f"{found}; expected {key} >= {want} on the backups host (spec snapshots.backups)")
 
 
-def autosnap_findings(rd, rel, policy):
+def autosnap_issues(rd, rel, policy):
     if policy is None or not policy.flag("autosnap", True):
         return
     value = policy.values.get("autosnap")
-    found = f"autosnap = {value.value} in [{value.origin}]" if value else f"autosnap not set in [{policy.section}] (sanoid default: yes)"
-    yield Finding("ZFS-9", rel, value.line if value else policy.line,
-                  f"{rd.received_as} is a replica of {rd.source_host} but takes its own snapshots ({found}); "
-                  f"expected autosnap = no")
+    found = (f"autosnap = {value.value} in [{value.origin}]" if value
+             else f"autosnap not set in [{policy.section}] (sanoid default: yes)")
+    yield Issue("ZFS-9", rel, value.line if value else policy.line, rd.source_host,
+                f"a replica takes its own snapshots ({found}); expected autosnap = no", rd.received_as)
+
+
+def render(issues):
+    grouped = {}
+    for i in issues:
+        grouped.setdefault((i.requirement, i.file, i.line, i.source, i.problem), []).append(i.dataset)
+    return [Finding(req, rel, line, f"{', '.join(sorted(set(datasets)))} (received from {source}): {problem}")
+            for (req, rel, line, source, problem), datasets in grouped.items()]
 
 
 def check(arch, repo):
-    spec, findings = arch.spec, []
+    spec, findings, issues = arch.spec, [], []
     wanted = replicated_datasets(spec)
     for host in sorted({rd.target_host for rd in wanted}):
         rel = layout.sanoid_file(host)
@@ -60,6 +76,6 @@ def check(arch, repo):
         if conf is None:
             continue
         policy = conf.policy(rd.received_as)
-        findings += retention_findings(spec, rd, rel, policy, conf)
-        findings += autosnap_findings(rd, rel, policy)
-    return findings
+        issues += retention_issues(spec, rd, rel, policy, conf)
+        issues += autosnap_issues(rd, rel, policy)
+    return findings + render(issues)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 import crossplane
+import crossplane.errors
 
 from confs.errors import ConfParseError
 
@@ -38,6 +39,7 @@ class ServerBlock:
 class NginxFile:
     servers: tuple
     upstreams: dict         # name -> [(host, port, line)]
+    proxy_passes: tuple     # every proxy_pass of the file, in or out of server blocks
 
 
 def proxy_pass(arg, line):
@@ -70,11 +72,14 @@ def _upstream_server(arg, line):
 def _unclosed_block(path):
     """The line of the innermost block left open at end of file, if any."""
     stack = []
-    for token, line, quoted in crossplane.lex(str(path)):
-        if not quoted and token == "{":
-            stack.append(line)
-        elif not quoted and token == "}" and stack:
-            stack.pop()
+    try:
+        for token, line, quoted in crossplane.lex(str(path)):
+            if not quoted and token == "{":
+                stack.append(line)
+            elif not quoted and token == "}" and stack:
+                stack.pop()
+    except crossplane.errors.NgxParserBaseException:
+        pass                                        # the lexer also stops at the unbalanced end
     return stack[-1] if stack else None
 
 
@@ -94,4 +99,5 @@ def parse_nginx(path):
     upstreams = {d["args"][0]: [_upstream_server(s["args"][0], s["line"]) for s in d["block"]
                                 if s["directive"] == "server" and s["args"]]
                  for d in directives if d["directive"] == "upstream" and d.get("args")}
-    return NginxFile(servers, upstreams)
+    passes = tuple(proxy_pass(d["args"][0], d["line"]) for d in directives if d["directive"] == "proxy_pass" and d["args"])
+    return NginxFile(servers, upstreams, passes)

@@ -1,4 +1,5 @@
 """Load a spec folder (or the requirements catalogue) and validate it: one SpecError or a model."""
+import difflib
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -40,7 +41,9 @@ def _explain(err, model):
     kind = err["type"]
     if kind == "extra_forbidden":
         allowed = _field_names(model, loc[:-1])
-        return loc, f"unknown field (misspelt?); expected one of: {', '.join(allowed)}"
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return loc, f"unknown field; {hint}expected one of: {', '.join(allowed)}"
     if kind == "missing":
         return loc, "missing; this field is required"
     got = err.get("input")
@@ -53,7 +56,9 @@ def validate(located, model):
     try:
         return model.model_validate(located.data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt key also makes the real one "missing": name the misspelling first
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc, message = _explain(err, model)
         file, line = located.locate(loc)
         raise SpecError(file, line, ".".join(map(str, loc)), message) from None

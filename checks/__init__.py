@@ -1,0 +1,1 @@
+"""One pytest check per requirement and target, parametrized from the spec."""
