@@ -27,3 +27,14 @@ def test_no_database_server_in_application_container(target, facts, arch):
                 f"databases belong in their dedicated container: stop and disable it"
                 for name, proc in arch.database_processes() if (found := f.running(proc))]
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
+
+
+@requirement("APP-1", over=_app_containers)
+def test_container_serves_one_application(target, facts, arch):
+    f = facts[target.name]
+    others = {name: app for app, a in arch.spec.applications.items() if app != target.application
+              for name in a.public_names}
+    problems = [f"nginx {s.file}:{s.line} serves {name}, a public name of application {others[name]}; "
+                f"each application has its own container"
+                for s in f.nginx_servers for name in s.names if name in others]
+    report(problems, f"application container {target.name} on {target.host} ({target.application})")

@@ -1,4 +1,5 @@
 """NET: network and secrets."""
+from checks import targets
 from checks.requirement import report, requirement
 
 
@@ -44,3 +45,48 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
         if {i for i, _ in mine} & {i for i, _ in theirs}:
             problems.append(f"the PSK identity of link {target.name} is also used by link {other.name}")
     report(problems, f"stunnel link {target.name} ({target.client.name} -> {target.server.name})")
+
+
+@requirement("NET-1", over=targets.app_containers, reads=targets.reads_all_containers)
+def test_applications_talk_over_the_internal_network(target, facts, arch):
+    f = facts[target.name]
+    internal = lambda a: arch.internal(target.host, a)
+    problems = [f"has address {a} outside the internal network {arch.spec.hosts[target.host].internal_network}"
+                for a in f.addresses if not internal(a)]
+    app_public = {a: c.name for c in arch.app_containers() for a in facts[c.name].addresses if not internal(a)}
+    problems += [f"talks to application {app_public[peer]} at {peer}:{port}, outside the internal network"
+                 for _, (peer, port) in f.connections if peer in app_public]
+    report(problems, f"application container {target.name} on {target.host} ({target.application})")
+
+
+@requirement("NET-2", over=targets.containers)
+def test_no_internal_port_outside_the_internal_network(target, facts, arch):
+    f = facts[target.name]
+    allowed = arch.public_ports(target.name) | {80, 443}  # 80/443 are WEB-3's
+    internal = lambda a: arch.internal(target.host, a)
+    ports = arch.database_ports()
+    problems = [f"port {port}{' (' + ports[port] + ')' if port in ports else ''} listens on {addr}, reachable "
+                "outside the internal network; carry it through stunnel instead"
+                for addr, port in f.listening if port not in allowed and f.public_facing(addr, internal)]
+    report(problems, f"{target.role} container {target.name} on {target.host}")
+
+
+@requirement("NET-4", over=targets.stunnel_containers)
+def test_psk_files_are_private(target, facts, arch):
+    f = facts[target.name]
+    problems = []
+    for link in arch.links():
+        if target.name not in (link.server.name, link.client.name):
+            continue
+        entry = f.psk_files.get(link.psk_path)
+        if entry is None:
+            problems.append(f"PSK file {link.psk_path} of link {link.name} is missing")
+            continue
+        mode = int(entry["mode"], 8)
+        if entry["owner"] != "root" or mode & 0o077 and not (mode & 0o037 == 0 and entry["group"].startswith("stunnel")):
+            problems.append(f"PSK file {link.psk_path} is mode {entry['mode']} owner {entry['owner']}:{entry['group']}; "
+                            "expected root-owned, readable by root (and the stunnel group) alone: chmod 600")
+    psk_dir = f.lines("psk_dir")
+    if psk_dir and int(psk_dir[0].split()[0], 8) & 0o007:
+        problems.append(f"{arch.spec.stunnel.psk_dir} is mode {psk_dir[0].split()[0]}; expected closed to others (0700)")
+    report(problems, f"{target.role} container {target.name} on {target.host}")

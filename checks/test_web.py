@@ -1,4 +1,5 @@
 """WEB: the double nginx chain."""
+from checks import targets
 from checks.requirement import report, requirement
 
 
@@ -38,4 +39,63 @@ def test_public_name_goes_through_proxy_to_application_nginx(target, facts):
                                     f"({target.application}'s nginx)")
     if not any(s.proxies for s in servers):
         problems.append(f"server_name {target.public_name} forwards nowhere; expected proxy_pass http://{expected}")
+    report(problems, where)
+
+
+@requirement("WEB-2", over=targets.app_containers)
+def test_application_nginx_serves_static_files_itself(target, facts, arch):
+    f = facts[target.name]
+    web = arch.spec.web
+    where = f"application container {target.name} on {target.host} ({target.application})"
+    servers = [s for s in f.nginx_servers if any(l.split()[0].endswith(str(web.nginx_port)) for l in s.listens)]
+    if not servers:
+        report([f"no nginx server listens on port {web.nginx_port}"], where)
+    problems = []
+    own = {f"{target.address}:{web.apache_port}", f"127.0.0.1:{web.apache_port}", f"localhost:{web.apache_port}"}
+    for s in servers:
+        for loc in web.static_locations:
+            if loc not in s.locations:
+                problems.append(f"{s.file}:{s.line} has no location {loc}: static files would go to apache")
+            elif loc in s.proxies:
+                problems.append(f"{s.file}:{s.line} location {loc} forwards to {s.proxies[loc]}; "
+                                "nginx must serve static files itself")
+        for loc, proxy_pass in s.proxies.items():
+            for t in _targets(s, proxy_pass):
+                if t not in own:
+                    problems.append(f"{s.file}:{s.line} location {loc} forwards to {t}; expected this "
+                                    f"container's apache ({target.address}:{web.apache_port})")
+    report(problems, where)
+
+
+@requirement("WEB-3", over=targets.containers)
+def test_only_the_proxy_listens_for_the_public(target, facts, arch):
+    f = facts[target.name]
+    allowed = arch.public_ports(target.name)
+    internal = lambda a: arch.internal(target.host, a)
+    problems = [f"listens on {addr}:{port}, reachable outside the internal network; only the reverse proxy "
+                "serves the public on 80/443"
+                for addr, port in f.listening
+                if port in (80, 443) and port not in allowed and f.public_facing(addr, internal)]
+    report(problems, f"{target.role} container {target.name} on {target.host}")
+
+
+@requirement("NET-6", over=targets.chains, reads=targets.reads_proxy)
+def test_public_certificate_is_valid_long_enough(target, facts, arch):
+    import datetime
+    f = facts[target.proxy.name]
+    where = f"reverse proxy {target.proxy.name} on {target.proxy.host}, site {target.public_name}"
+    certs = [s.certificate for s in f.nginx_servers if target.public_name in s.names and s.certificate]
+    if not certs:
+        report([f"no TLS server block (ssl_certificate) for {target.public_name}"], where)
+    problems = []
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for path in certs:
+        end = f.certificates.get(path)
+        if end is None:
+            problems.append(f"certificate {path} cannot be read")
+            continue
+        days = (end - now).total_seconds() / 86400
+        if days < arch.spec.web.tls_min_days:
+            problems.append(f"certificate {path} expires {end:%Y-%m-%d} ({days:.1f} days left); "
+                            f"expected at least {arch.spec.web.tls_min_days} days: renew it")
     report(problems, where)

@@ -101,6 +101,53 @@ class Architecture:
     def database_processes(self):
         return [(db.process, self.spec.processes[db.process]) for db in self.spec.databases.values()]
 
+    def database_endpoints(self, machine):
+        """{kind: address:port} an application container must use for each shared database:
+        the database container on the same host, else the local stunnel client of the link to it."""
+        try:
+            c = self.container(machine)
+        except KeyError:
+            return {}
+        if c.role != "application":
+            return {}
+        out = {}
+        for kind, db in self.spec.databases.items():
+            dbc = self.container(db.container)
+            if dbc.host == c.host:
+                out[kind] = f"{dbc.address}:{db.port}"
+                continue
+            for link in self.links():
+                if link.connect == f"{dbc.address}:{db.port}" and link.client.host == c.host:
+                    out[kind] = f"{link.client.address}:{link.client_accept}"
+        return out
+
+    def host_of(self, machine):
+        return machine if machine in self.spec.hosts else self.container(machine).host
+
+    def machines(self):
+        """Every machine the spec names: hosts and containers (targets of machine-wide checks)."""
+        return self.hosts() + self.containers()
+
+    def public_ports(self, machine):
+        """Ports a machine may offer outside its internal network (NET-2 / WEB-3), from the spec."""
+        if machine in self.spec.hosts:
+            ports = {22}  # replication over ssh
+            if self.spec.web.images.host == machine:
+                ports |= {80, 443}
+            return ports
+        c = self.container(machine)
+        ports = {80, 443} if c.role == "reverse-proxy" else set()
+        ports |= {l.server_accept for l in self.links() if l.server.name == machine}
+        return ports
+
+    def database_ports(self):
+        return {db.port: kind for kind, db in self.spec.databases.items()}
+
+    def internal(self, host, address):
+        """Is address on the host's internal network (or loopback)?"""
+        a = ip_address(address)
+        return a.is_loopback or a in self.spec.hosts[host].internal_network
+
     # web
     def chains(self):
         out = []

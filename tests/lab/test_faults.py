@@ -3,6 +3,10 @@ import pytest
 
 from fixtures.lab import docker_ops, faults
 from reports.results import failing_requirements
+
+
+def red(cases):
+    return "\n".join(f"{c.requirement} {c.name}: {c.message[:300]}" for c in cases if c.outcome in ("failed", "error"))
 from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
@@ -15,12 +19,14 @@ CATALOGUE = faults.catalogue(Architecture(load_spec(DEFAULT_SPEC)))
 def test_fault_turns_its_requirement_red_then_green(name, lab, audit):
     fault = faults.catalogue(lab)[name]
     client = docker_ops.client()
-    assert not failing_requirements(audit()), "the lab must be healthy before the fault"
+    before = audit()
+    assert not failing_requirements(before), f"the lab must be healthy before the fault:\n{red(before)}"
     fault.apply(client)
     try:
-        red = audit()
+        red_cases = audit()
     finally:
         fault.remove(client)
-    failing = failing_requirements(red)
-    assert failing == {fault.requirement}, f"{name}: expected only {fault.requirement} red, got {sorted(failing)}"
-    assert not failing_requirements(audit()), f"{name}: the audit is not green after the fault was removed"
+    failing = failing_requirements(red_cases)
+    assert failing == {fault.requirement}, f"{name}: expected only {fault.requirement} red, got:\n{red(red_cases)}"
+    after = audit()
+    assert not failing_requirements(after), f"{name}: not green after the fault was removed:\n{red(after)}"
