@@ -29,9 +29,9 @@ def reads_proxy(chain, arch):
     return [chain.proxy.name]
 
 
-def reads_all_containers(target, arch):
-    return [c.name for c in arch.containers()]
+def reads_database_home(kind, arch):
+    return [arch.spec.databases[kind].container]
 
 
-def reads_stunnel_containers(target, arch):
-    return [c.name for c in arch.stunnel_containers()]
+def reads_link_ends(link, arch):
+    return [link.server.name, link.client.name]

@@ -7,16 +7,12 @@ def _links(arch):
     return arch.links()
 
 
-def _reads_stunnel_machines(link, arch):
-    return [c.name for c in arch.stunnel_containers()]
-
-
 def _keys(f, path):
-    entry = f.psk_files.get(path)
+    entry = f.psk_files.get(path) if f else None
     return entry["entries"] if entry else []
 
 
-@requirement("NET-3", over=_links, reads=_reads_stunnel_machines)
+@requirement("NET-3", over=_links, reads=targets.reads_link_ends)
 def test_stunnel_link_uses_its_own_psk(target, facts, arch):
     problems = []
     for end in (target.server, target.client):
@@ -37,7 +33,7 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
     for other in arch.links():
         if other.name == target.name:
             continue
-        theirs = {d for end in (other.server, other.client) for d in _keys(facts[end.name], other.psk_path)}
+        theirs = {d for end in (other.server, other.client) for d in _keys(facts.maybe(end.name), other.psk_path)}
         if {k for _, k in mine} & {k for _, k in theirs}:
             problems.append(f"the PSK key of link {target.name} ({target.psk_path}) is also the key of link "
                             f"{other.name} ({other.psk_path}); give each link its own key (digests compared, "
@@ -47,13 +43,14 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
     report(problems, f"stunnel link {target.name} ({target.client.name} -> {target.server.name})")
 
 
-@requirement("NET-1", over=targets.app_containers, reads=targets.reads_all_containers)
+@requirement("NET-1", over=targets.app_containers)
 def test_applications_talk_over_the_internal_network(target, facts, arch):
     f = facts[target.name]
     internal = lambda a: arch.internal(target.host, a)
     problems = [f"has address {a} outside the internal network {arch.spec.hosts[target.host].internal_network}"
                 for a in f.addresses if not internal(a)]
-    app_public = {a: c.name for c in arch.app_containers() for a in facts[c.name].addresses if not internal(a)}
+    app_public = {a: c.name for c in arch.app_containers() if (other := facts.maybe(c.name))
+                  for a in other.addresses if not internal(a)}
     problems += [f"talks to application {app_public[peer]} at {peer}:{port}, outside the internal network"
                  for _, (peer, port) in f.connections if peer in app_public]
     report(problems, f"application container {target.name} on {target.host} ({target.application})")

@@ -1,0 +1,23 @@
+"""A machine that cannot be reached errors its own checks, with the reason; the rest of the audit completes."""
+import pytest
+
+from fixtures.lab import docker_ops
+from fixtures.lab.state import docker_name
+
+
+@pytest.mark.lab
+def test_unreachable_container_errors_its_checks_alone(lab, audit):
+    victim = lab.app_containers()[-1]
+    container = docker_ops.client().containers.get(docker_name(victim.name))
+    container.pause()
+    try:
+        cases = audit()
+    finally:
+        container.unpause()
+    errors = [c for c in cases if c.outcome == "error"]
+    others = [c for c in cases if c.outcome != "error"]
+    assert errors, "the paused container's checks should be errors"
+    assert all(c.target == victim.name for c in errors), [c.name for c in errors if c.target != victim.name]
+    assert all("cannot be read" in c.message and victim.name in c.message for c in errors), errors[0].message
+    assert others and all(c.outcome == "passed" for c in others), [c.name for c in others if c.outcome != "passed"]
+    assert len(errors) + len(others) == len(cases)
