@@ -1,0 +1,43 @@
+"""Bring-up is idempotent; tear-down leaves nothing behind; a failed step says which and why."""
+import subprocess
+
+import pytest
+
+from fixtures.lab import bringup, docker_ops
+from fixtures.lab.image import LabError
+from fixtures.lab.state import PREFIX, STATE_DIR
+
+
+def lab_containers(client):
+    return {c.name: c.attrs["State"]["StartedAt"] for c in client.containers.list(all=True, filters={"label": "offlab"})
+            if c.name.startswith(f"{PREFIX}-")}
+
+
+@pytest.mark.lab
+def test_second_bring_up_changes_nothing(lab, capsys):
+    client = docker_ops.client()
+    before = lab_containers(client)
+    bringup.up(lab)
+    assert lab_containers(client) == before
+    assert "created" not in capsys.readouterr().err
+
+
+@pytest.mark.lab
+def test_tear_down_leaves_nothing_then_the_lab_comes_back(lab):
+    client = docker_ops.client()
+    bringup.down()
+    assert not lab_containers(client)
+    assert not [n.name for n in client.networks.list(filters={"label": "offlab"}) if n.name.startswith(f"{PREFIX}-")]
+    assert not STATE_DIR.exists()
+    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout
+    assert str(STATE_DIR) not in mounts
+    bringup.up(lab)
+    assert len(lab_containers(client)) >= len(lab.containers())
+
+
+def test_failed_step_names_the_step(monkeypatch, arch):
+    def refuse(*args, **kwargs):
+        raise LabError("image: mmdebstrap failed: E: cannot reach the mirror")
+    monkeypatch.setattr(bringup.image, "build_base", refuse)
+    with pytest.raises(LabError, match=r"^image: mmdebstrap failed"):
+        bringup.up(arch)
