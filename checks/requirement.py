@@ -22,16 +22,7 @@ def requirement(req_id, over, reads=reads_target, safe=True):
     return mark
 
 
-class Finding(AssertionError):
-    """A failed expectation, said as: what was expected, what was found, where."""
-
-
-def expect(condition, expected, found, where):
-    if not condition:
-        raise Finding(f"{where}: expected {expected}; found {found}")
-
-
 def report(problems, where):
-    """Fail with every problem at once (one line each), so one run shows all that needs fixing."""
+    """Fail with every problem at once (one line each, no traceback), so one run shows all to fix."""
     if problems:
-        raise Finding(f"{where}:\n  - " + "\n  - ".join(problems))
+        pytest.fail(f"{where}:\n  - " + "\n  - ".join(problems), pytrace=False)

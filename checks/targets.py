@@ -35,3 +35,43 @@ def reads_database_home(kind, arch):
 
 def reads_link_ends(link, arch):
     return [link.server.name, link.client.name]
+
+
+def machines(arch):
+    return arch.machines()
+
+
+def hosts(arch):
+    return arch.hosts()
+
+
+def replicas(arch):
+    return arch.replicas()
+
+
+def backup_replicas(arch):
+    return [r for r in arch.replicas() if r.target == arch.spec.snapshots.backups.host]
+
+
+def staging_clones(arch):
+    return arch.staging_clones()
+
+
+def pools(arch):
+    return arch.pools()
+
+
+def images_site(arch):
+    return [arch.spec.web.images.public_name]
+
+
+def reads_replica_pair(replica, arch):
+    return [replica.source, replica.target]
+
+
+def reads_host_of(target, arch):
+    return [target.host]
+
+
+def reads_images_host(name, arch):
+    return [arch.spec.web.images.host]

@@ -11,12 +11,12 @@ def test_database_runs_in_its_dedicated_container(target, facts, arch):
     problems = []
     if not facts[home.name].running(proc):
         problems.append(f"{db.process} is not running in its container {home.name} on {home.host}")
-    for c in arch.containers():
+    for c in arch.machines():
         if c.name == home.name or c.role == "application":  # applications: APP-3
             continue
         other = facts.maybe(c.name)  # an unreachable one errors in its own checks
         if other and (found := other.running(proc)):
-            problems.append(f"{db.process} also runs in {c.name} ({c.role} on {c.host}, pid {found[0].pid}); "
+            problems.append(f"{db.process} also runs on {c.name} ({c.role} on {c.host}, pid {found[0].pid}); "
                             f"expected only in {home.name}")
     report(problems, f"database {target}")
 

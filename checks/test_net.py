@@ -56,7 +56,7 @@ def test_applications_talk_over_the_internal_network(target, facts, arch):
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
 
 
-@requirement("NET-2", over=targets.containers)
+@requirement("NET-2", over=targets.machines)
 def test_no_internal_port_outside_the_internal_network(target, facts, arch):
     f = facts[target.name]
     allowed = arch.public_ports(target.name) | {80, 443}  # 80/443 are WEB-3's
@@ -87,3 +87,14 @@ def test_psk_files_are_private(target, facts, arch):
     if psk_dir and int(psk_dir[0].split()[0], 8) & 0o007:
         problems.append(f"{arch.spec.stunnel.psk_dir} is mode {psk_dir[0].split()[0]}; expected closed to others (0700)")
     report(problems, f"{target.role} container {target.name} on {target.host}")
+
+
+@requirement("NET-5", over=targets.hosts)
+def test_proxmox_web_interface_is_not_public(target, facts, arch):
+    f = facts[target.name]
+    port = arch.spec.proxmox.web_port
+    internal = lambda a: arch.internal(target.name, a)
+    problems = [f"the Proxmox web interface listens on {addr}:{port}, reachable from the public; bind it to the "
+                "internal address or firewall it, and use an ssh tunnel"
+                for addr, p in f.listening if p == port and f.public_facing(addr, internal)]
+    report(problems, f"host {target.name}")

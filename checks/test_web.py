@@ -67,7 +67,7 @@ def test_application_nginx_serves_static_files_itself(target, facts, arch):
     report(problems, where)
 
 
-@requirement("WEB-3", over=targets.containers)
+@requirement("WEB-3", over=targets.machines)
 def test_only_the_proxy_listens_for_the_public(target, facts, arch):
     f = facts[target.name]
     allowed = arch.public_ports(target.name)
@@ -98,4 +98,27 @@ def test_public_certificate_is_valid_long_enough(target, facts, arch):
         if days < arch.spec.web.tls_min_days:
             problems.append(f"certificate {path} expires {end:%Y-%m-%d} ({days:.1f} days left); "
                             f"expected at least {arch.spec.web.tls_min_days} days: renew it")
+    report(problems, where)
+
+
+@requirement("WEB-4", over=targets.images_site, reads=targets.reads_images_host)
+def test_images_are_served_from_the_replica(target, facts, arch):
+    images = arch.spec.web.images
+    f = facts[images.host]
+    where = f"{target} on {images.host}"
+    replica = arch.replica_of(images.host, images.dataset)
+    problems = []
+    if replica is None:
+        problems.append(f"the spec does not replicate {images.dataset} to {images.host}")
+    props = f.zfs.get(images.dataset)
+    if props is None:
+        report(problems + [f"dataset {images.dataset} does not exist on {images.host}"], where)
+    mountpoint = props.get("mountpoint", "")
+    servers = [s for s in f.nginx_servers if target in s.names]
+    if not servers:
+        problems.append(f"no nginx server block has server_name {target}")
+    for s in servers:
+        if not s.root or not (s.root.rstrip("/") == mountpoint or s.root.startswith(mountpoint + "/")):
+            problems.append(f"{s.file}:{s.line} serves from {s.root or '(no root)'}; expected the replica's "
+                            f"mountpoint {mountpoint} ({images.dataset})")
     report(problems, where)

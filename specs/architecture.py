@@ -22,9 +22,45 @@ class ContainerRef:
 class HostRef:
     name: str
     public_address: str
+    role: str = "host"
+
+    @property
+    def host(self):
+        return self.name
 
     def __str__(self):
         return self.name
+
+
+@dataclass(frozen=True)
+class Replica:
+    source: str           # host where the data is written
+    target: str           # host that receives it
+    source_dataset: str
+    target_dataset: str
+
+    def __str__(self):
+        return f"{self.target}:{self.target_dataset}"
+
+
+@dataclass(frozen=True)
+class PoolRef:
+    host: str
+    name: str
+    min_free_percent: int
+
+    def __str__(self):
+        return f"{self.host}:{self.name}"
+
+
+@dataclass(frozen=True)
+class StagingClone:
+    host: str
+    clone: str
+    origin: str
+
+    def __str__(self):
+        return f"{self.host}:{self.clone}"
 
 
 @dataclass(frozen=True)
@@ -140,13 +176,41 @@ class Architecture:
         ports |= {l.server_accept for l in self.links() if l.server.name == machine}
         return ports
 
+    # storage
+    def replicas(self):
+        out = []
+        for job in self.spec.replication.jobs:
+            for ds in job.datasets:
+                pool, rest = ds.split("/", 1)
+                out.append(Replica(job.source, job.target, ds, f"{job.pool_map.get(pool, pool)}/{rest}"))
+        return out
+
+    def source_datasets(self):
+        """{host: [datasets written there]}: every data folder's dataset, on its flavor's host."""
+        out = {}
+        for f in self.spec.flavors.values():
+            for folder in f.folders.values():
+                out.setdefault(f.host, []).append(folder.dataset)
+        return out
+
+    def staging_clones(self):
+        return [StagingClone(self.spec.staging.host, c.clone, c.origin) for c in self.spec.staging.clones]
+
+    def pools(self):
+        return [PoolRef(host, pool, p.min_free_percent) for host, h in self.spec.hosts.items() for pool, p in h.pools.items()]
+
+    def replica_of(self, host, dataset):
+        """The Replica a dataset on a host is, or None if data is written there."""
+        return next((r for r in self.replicas() if r.target == host and r.target_dataset == dataset), None)
+
     def database_ports(self):
         return {db.port: kind for kind, db in self.spec.databases.items()}
 
     def internal(self, host, address):
         """Is address on the host's internal network (or loopback)?"""
         a = ip_address(address)
-        return a.is_loopback or a in self.spec.hosts[host].internal_network
+        h = self.spec.hosts[host]
+        return a.is_loopback or a in h.internal_network or a == h.internal_address
 
     # web
     def chains(self):

@@ -1,0 +1,144 @@
+"""ZFS: replication along the spec's topology, fresh, sharing a snapshot with its source; retention,
+staging clones, free space. Reads `zfs get -H -p` (OpenZFS and zfs-fuse print it alike)."""
+import datetime
+
+from checks import targets
+from checks.requirement import report, requirement
+
+
+def _age(now, epoch):
+    return f"{(now - epoch) / 3600:.1f} h old ({datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)"
+
+
+def _where(r):
+    return f"replica {r.target}:{r.target_dataset} of {r.source}:{r.source_dataset}"
+
+
+@requirement("ZFS-1", over=targets.replicas, reads=targets.reads_replica_pair)
+def test_dataset_is_replicated_along_the_topology(target, facts):
+    problems = []
+    if target.source_dataset not in facts[target.source].zfs:
+        problems.append(f"the source dataset {target.source_dataset} does not exist on {target.source}")
+    if target.target_dataset not in facts[target.target].zfs:
+        problems.append(f"the replica {target.target_dataset} does not exist on {target.target}; "
+                        f"expected it received from {target.source}")
+    report(problems, _where(target))
+
+
+def _both(target, facts):
+    """(source facts, replica facts) when both datasets exist (ZFS-1 says when they do not), else None."""
+    src, dst = facts[target.source], facts[target.target]
+    if target.source_dataset in src.zfs and target.target_dataset in dst.zfs:
+        return src, dst
+    return None
+
+
+@requirement("ZFS-2", over=targets.replicas, reads=targets.reads_replica_pair)
+def test_replication_is_fresh(target, facts, arch):
+    pair = _both(target, facts)
+    if not pair:
+        return
+    src, dst = pair
+    max_lag = arch.spec.replication.max_lag_minutes * 60
+    problems = []
+    source_snaps, replica_snaps = src.snapshots(target.source_dataset), dst.snapshots(target.target_dataset)
+    if not source_snaps:
+        problems.append(f"{target.source} has no snapshot of {target.source_dataset}; is sanoid running?")
+    elif src.now - source_snaps[-1][1] > max_lag:
+        problems.append(f"the newest snapshot on the source {source_snaps[-1][0]} is {_age(src.now, source_snaps[-1][1])}; "
+                        f"expected one within {arch.spec.replication.max_lag_minutes} min: check sanoid on {target.source}")
+    if not replica_snaps:
+        problems.append(f"{target.target} has no snapshot of {target.target_dataset}; replication never ran")
+    elif dst.now - replica_snaps[-1][1] > max_lag:
+        problems.append(f"the newest snapshot received {replica_snaps[-1][0]} is {_age(dst.now, replica_snaps[-1][1])}; "
+                        f"expected within {arch.spec.replication.max_lag_minutes} min: check syncoid on {target.target}")
+    report(problems, _where(target))
+
+
+@requirement("ZFS-6", over=targets.replicas, reads=targets.reads_replica_pair)
+def test_replica_shares_a_snapshot_with_its_source(target, facts):
+    pair = _both(target, facts)
+    if not pair:
+        return
+    src, dst = pair
+    source_guids = {guid for _, _, guid in src.snapshots(target.source_dataset)}
+    replica = dst.snapshots(target.target_dataset)
+    common = [name for name, _, guid in replica if guid in source_guids]
+    problems = []
+    if replica and not common:
+        newest = replica[-1][0].split("@", 1)[1]
+        problems.append(f"no snapshot in common with the source (compared by GUID): the next incremental send "
+                        f"will fail; the replica's newest, @{newest}, was pruned on {target.source}")
+        clones = [n for n, p in dst.zfs.items() if p.get("origin", "-").startswith(target.target_dataset + "@")]
+        if clones:
+            problems.append(f"clone(s) {', '.join(clones)} pin old snapshots of the replica")
+    report(problems, _where(target))
+
+
+@requirement("ZFS-9", over=targets.replicas, reads=targets.reads_replica_pair)
+def test_replica_takes_no_snapshot_of_its_own(target, facts):
+    pair = _both(target, facts)
+    if not pair:
+        return
+    src, dst = pair
+    source = src.snapshots(target.source_dataset)
+    source_guids = {guid for _, _, guid in source}
+    oldest = source[0][1] if source else 0
+    # a received snapshot keeps its GUID; one the source still holds the window of (not pruned by its
+    # retention) but the replica holds under another GUID was taken on the replica
+    own = [name for name, created, guid in dst.snapshots(target.target_dataset)
+           if guid not in source_guids and created >= oldest]
+    problems = [f"snapshot {name} was taken on the replica (not received from {target.source}); replicas only prune"
+                for name in own]
+    policy = dst.sanoid.policy(target.target_dataset)
+    if policy and policy.flag("autosnap", True):
+        problems.append(f"sanoid.conf [{policy.section}] (line {policy.line}) has autosnap on for the replica; "
+                        "expected autosnap = no")
+    report(problems, _where(target))
+
+
+@requirement("ZFS-3", over=targets.backup_replicas, reads=lambda r, arch: [r.target])
+def test_backups_keep_the_spec_retention(target, facts, arch):
+    dst = facts[target.target]
+    wanted = arch.spec.snapshots.backups.retention
+    policy = dst.sanoid.policy(target.target_dataset)
+    problems = []
+    if policy is None:
+        problems.append(f"no sanoid policy covers {target.target_dataset} in /etc/sanoid/sanoid.conf")
+    else:
+        for key in ("hourly", "daily", "monthly", "yearly"):
+            need, have = getattr(wanted, key), policy.count(key)
+            if need and (have or 0) < need:
+                problems.append(f"sanoid [{policy.section}] keeps {have if have is not None else 'no'} {key} "
+                                f"snapshots; the spec's backups keep {need}")
+    if target.target_dataset in dst.zfs and not dst.snapshots(target.target_dataset):
+        problems.append("no snapshot is kept at all")
+    report(problems, f"backups of {target.target_dataset} on {target.target}")
+
+
+@requirement("ZFS-4", over=targets.staging_clones, reads=targets.reads_host_of)
+def test_staging_data_is_a_writable_clone_of_a_replica_snapshot(target, facts):
+    f = facts[target.host]
+    props = f.zfs.get(target.clone)
+    problems = []
+    if props is None:
+        problems.append(f"{target.clone} does not exist; expected a clone of a snapshot of {target.origin}")
+    else:
+        origin = props.get("origin", "-")
+        if not origin.startswith(target.origin + "@"):
+            problems.append(f"{target.clone} has origin {origin}; expected a snapshot of the replica {target.origin}")
+        if props.get("readonly") == "on":
+            problems.append(f"{target.clone} is read-only; staging needs it writable")
+    report(problems, f"staging clone {target.clone} on {target.host}")
+
+
+@requirement("ZFS-7", over=targets.pools, reads=targets.reads_host_of)
+def test_pool_keeps_free_space(target, facts):
+    props = facts[target.host].zfs.get(target.name)
+    if props is None:
+        report([f"pool {target.name} is not imported"], f"pool {target.name} on {target.host}")
+    used, avail = int(props["used"]), int(props["available"])
+    free = 100 * avail / (used + avail) if used + avail else 0
+    if free < target.min_free_percent:
+        report([f"{free:.1f}% free ({avail // 2**20} MiB of {(used + avail) // 2**20} MiB); expected at least "
+                f"{target.min_free_percent}%: free space before writes stop"], f"pool {target.name} on {target.host}")
