@@ -75,3 +75,10 @@ def reads_host_of(target, arch):
 
 def reads_images_host(name, arch):
     return [arch.spec.web.images.host]
+
+
+def receivers(arch):
+    """Hosts that run replication jobs: the targets in pull mode, the sources in push mode."""
+    side = "target" if arch.spec.replication.mode == "pull" else "source"
+    names = dict.fromkeys(getattr(j, side) for j in arch.spec.replication.jobs)
+    return [h for h in arch.hosts() if h.name in names]

@@ -39,6 +39,23 @@ def _check(req, target, facts, arch):
     report(_mount_problems(facts[target.name], mounts), _where(target))
 
 
+@requirement("STO-1", over=targets.app_containers)
+def test_software_tree_links_to_data(target, facts, arch):
+    f = facts[target.name]
+    root = arch.spec.software_root
+    app = arch.spec.applications[target.application]
+    problems = []
+    for link, folder in arch.spec.software_links.items():
+        expected = f"{app.mount_root}/{folder}"
+        found = f.links.get(f"{root}/{link}", "-")
+        if found != expected:
+            problems.append(f"{root}/{link} is {'not a link' if found == '-' else 'a link to ' + found}; "
+                            f"expected a link to the dataset at {expected}")
+    if root in f.mounts:
+        problems.append(f"{root} is itself a mount ({f.mounts[root]['source']}); the software tree holds no data")
+    report(problems, _where(target))
+
+
 @requirement("STO-2", over=targets.app_containers)
 def test_data_folders_are_datasets(target, facts, arch):
     _check("STO-2", target, facts, arch)

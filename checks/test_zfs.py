@@ -142,3 +142,20 @@ def test_pool_keeps_free_space(target, facts):
     if free < target.min_free_percent:
         report([f"{free:.1f}% free ({avail // 2**20} MiB of {(used + avail) // 2**20} MiB); expected at least "
                 f"{target.min_free_percent}%: free space before writes stop"], f"pool {target.name} on {target.host}")
+
+
+@requirement("ZFS-5", over=targets.receivers)
+def test_replication_runs_over_ssh(target, facts, arch):
+    f = facts[target.name]
+    problems = []
+    for job in f.syncoid_jobs:
+        if job.has_flag("--insecure-direct-connection"):
+            problems.append(f"/etc/sanoid/syncoid-args.conf:{job.line} uses --insecure-direct-connection "
+                            "(plain TCP between sites); remove it so the stream goes through ssh")
+        for end in (job.source, job.target):
+            if end.host is None and end.dataset.split("/")[0] not in arch.spec.hosts[target.name].pools:
+                problems.append(f"/etc/sanoid/syncoid-args.conf:{job.line}: {end} is not a local pool nor an "
+                                "ssh endpoint (user@host:dataset)")
+    if not f.syncoid_jobs:
+        problems.append("no replication job in /etc/sanoid/syncoid-args.conf")
+    report(problems, f"replication jobs on {target.name}")
