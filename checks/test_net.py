@@ -60,6 +60,8 @@ def test_applications_talk_over_the_internal_network(target, facts, arch):
 def test_no_internal_port_outside_the_internal_network(target, facts, arch):
     f = facts[target.name]
     allowed = arch.public_ports(target.name) | {80, 443}  # 80/443 are WEB-3's
+    if target.role == "host":
+        allowed.add(arch.spec.proxmox.web_port)  # NET-5's
     internal = lambda a: arch.internal(target.host, a)
     ports = arch.database_ports()
     problems = [f"port {port}{' (' + ports[port] + ')' if port in ports else ''} listens on {addr}, reachable "

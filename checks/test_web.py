@@ -114,9 +114,9 @@ def test_images_are_served_from_the_replica(target, facts, arch):
     if props is None:
         report(problems + [f"dataset {images.dataset} does not exist on {images.host}"], where)
     mountpoint = props.get("mountpoint", "")
-    servers = [s for s in f.nginx_servers if target in s.names]
+    servers = [s for s in f.nginx_servers if target in s.names and not s.redirect]
     if not servers:
-        problems.append(f"no nginx server block has server_name {target}")
+        problems.append(f"no nginx server block serves {target} (redirects apart)")
     for s in servers:
         if not s.root or not (s.root.rstrip("/") == mountpoint or s.root.startswith(mountpoint + "/")):
             problems.append(f"{s.file}:{s.line} serves from {s.root or '(no root)'}; expected the replica's "

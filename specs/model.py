@@ -113,12 +113,17 @@ class Job(Strict):
     pool_map: dict[Name, Name] = {}
 
 
+UNIT = r"^[A-Za-z0-9_.:@-]+\.service$"
+
+
 class Replication(Strict):
     mode: Literal["pull", "push"]
     transport: Literal["ssh"]
     operator: str
     max_lag_minutes: PositiveInt
     jobs: list[Job]
+    unit: str = Field(default="syncoid.service", pattern=UNIT)  # systemd unit running every job (OPS-1)
+    on_failure: str = Field(default="email-failures@.service", pattern=UNIT)  # notification unit (or template)
 
 
 class Retention(Strict):
@@ -137,6 +142,8 @@ class Snapshots(Strict):
     source: Retention
     replica: Retention
     backups: Backups
+    unit: str = Field(default="sanoid.service", pattern=UNIT)  # systemd unit taking and pruning snapshots (OPS-1)
+    on_failure: str = Field(default="email-failures@.service", pattern=UNIT)
 
 
 class Clone(Strict):

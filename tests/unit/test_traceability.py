@@ -1,0 +1,24 @@
+"""Every requirement of the catalogue has a check and a lab fault; the traceability table is current."""
+from pathlib import Path
+
+from fixtures.lab import faults
+from reports import traceability
+from specs import load_requirements
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "traceability.md"
+
+
+def test_every_requirement_has_a_check(arch):
+    missing = set(load_requirements()) - set(traceability.live_checks())
+    assert not missing, f"requirements without a check: {sorted(missing)}"
+
+
+def test_every_requirement_has_a_fault(arch):
+    covered = {f.requirement for f in faults.catalogue(arch).values()}
+    missing = set(load_requirements()) - covered
+    assert not missing, f"requirements without a lab fault: {sorted(missing)}"
+
+
+def test_doc_is_current(arch):
+    assert DOC.read_text() == traceability.document(arch), \
+        "docs/traceability.md is out of date: .venv/bin/python -m reports.traceability > docs/traceability.md"
