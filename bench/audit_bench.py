@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.plain_testinfra import run_checks  # noqa: E402
+from fixtures.inventory import INVENTORIES, load_inventory  # noqa: E402
 from fixtures.lab import bringup  # noqa: E402
 from specs import load_spec  # noqa: E402
 from specs.architecture import Architecture  # noqa: E402
@@ -48,7 +49,8 @@ def main():
           f"over {args.runs} runs (min {min(walls):.2f}s, max {max(walls):.2f}s); {outcome}")
     print(f"remote commands: {commands} for {machines} machines, at most {most} per machine")
     t0 = time.monotonic()
-    results, calls = run_checks(arch, lambda name: f"docker://{bringup.docker_name(name)}")
+    inventory = load_inventory(INVENTORIES / "lab.yaml", arch)
+    results, calls = run_checks(arch, inventory.describe)
     base = time.monotonic() - t0
     print(f"baseline (plain testinfra, one remote call per assertion): {base:.2f}s wall, {len(results)} assertions, "
           f"{sum(calls.values())} remote commands, at most {max(calls.values())} per machine")

@@ -21,6 +21,12 @@ class Counting:
         backend.run = counted
 
 
+def h_host(hosts, name, url_of):
+    if name not in hosts:
+        hosts[name] = Counting(url_of(name))
+    return hosts[name].host
+
+
 def run_checks(arch, url_of):
     hosts = {}
 
@@ -66,4 +72,28 @@ def run_checks(arch, url_of):
             results += [f.exists, f.user == "root", f.mode == 0o600, "PSK" in host.file(arch.spec.stunnel.config).content_string]
     for c in arch.containers():  # NET-2
         results.append(len(h(c.name).socket.get_listening_sockets()) >= 0)
+    for c in arch.app_containers():  # STO-1..6: one mount or link asked at a time
+        host = h(c.name)
+        for path, m in arch.mounts(c.application).items():
+            mp = host.mount_point(path)
+            results.append(mp.exists and mp.device == m.dataset)
+        for path in arch.spec.assets.values():
+            results.append("ro" in host.mount_point(path).options)
+        for link in arch.spec.software_links:
+            results.append(host.file(f"{arch.spec.software_root}/{link}").is_symlink)
+    zget = "zfs get -H -p -o value {} {}"
+    for r in arch.replicas():  # ZFS-1, 2, 6, 9: one property of one dataset at a time
+        src, dst = h_host(hosts, r.source, url_of), h_host(hosts, r.target, url_of)
+        results.append(dst.run(zget.format("type", r.target_dataset)).rc == 0)
+        snaps = [l for l in dst.run(f"zfs get -H -o name -r type {r.target_dataset}").stdout.split() if "@" in l]
+        for snap in snaps[-3:]:
+            results.append(dst.run(zget.format("creation", snap)).rc == 0)
+            results.append(src.run(zget.format("guid", snap.replace(r.target_dataset, r.source_dataset))).rc in (0, 1))
+        results.append("autosnap = no" in dst.file("/etc/sanoid/sanoid.conf").content_string)
+        results.append(r.source_dataset in dst.file("/etc/sanoid/syncoid-args.conf").content_string)
+    for p in arch.pools():  # ZFS-7
+        host = h_host(hosts, p.host, url_of)
+        results.append(int(host.run(zget.format("available", p.name)).stdout or 0) > 0)
+    for clone in arch.staging_clones():  # ZFS-4
+        results.append(h_host(hosts, clone.host, url_of).run(zget.format("origin", clone.clone)).stdout.startswith(clone.origin))
     return results, {name: x.calls for name, x in hosts.items()}
