@@ -1,0 +1,21 @@
+"""No PSK ever appears in the suite's output: terminal, JUnit XML, report (NET-4)."""
+import subprocess
+import sys
+
+import pytest
+
+from fixtures.lab.state import psk_line
+from tests.conftest import ROOT
+
+
+@pytest.mark.lab
+def test_audit_output_holds_no_psk(lab, tmp_path):
+    xml, html = tmp_path / "audit.xml", tmp_path / "report.html"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-vv", "-rA", "--inventory", "lab",
+                           f"--junitxml={xml}"], cwd=ROOT, capture_output=True, text=True)
+    subprocess.run([sys.executable, "-m", "reports.compliance", str(xml), str(html)], cwd=ROOT, check=True,
+                   capture_output=True)
+    outputs = proc.stdout + proc.stderr + xml.read_text() + html.read_text()
+    for link in lab.links():
+        identity, key = psk_line(link.name).strip().split(":", 1)
+        assert key not in outputs, f"the PSK of link {link.name} appears in the output"
