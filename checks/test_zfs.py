@@ -34,7 +34,7 @@ def _both(target, facts):
 
 
 @requirement("ZFS-2", over=targets.replicas, reads=targets.reads_replica_pair)
-def test_replication_is_fresh(target, facts, arch):
+def test_replication_is_fresh(target, facts, arch, record_property):
     pair = _both(target, facts)
     if not pair:
         return
@@ -47,6 +47,8 @@ def test_replication_is_fresh(target, facts, arch):
     elif src.now - source_snaps[-1][1] > max_lag:
         problems.append(f"the newest snapshot on the source {source_snaps[-1][0]} is {_age(src.now, source_snaps[-1][1])}; "
                         f"expected one within {arch.spec.replication.max_lag_minutes} min: check sanoid on {target.source}")
+    if replica_snaps:  # the figure the nightly report charts against the maximum
+        record_property("lag_minutes", round((dst.now - replica_snaps[-1][1]) / 60, 1))
     if not replica_snaps:
         problems.append(f"{target.target} has no snapshot of {target.target_dataset}; replication never ran")
     elif dst.now - replica_snaps[-1][1] > max_lag:

@@ -1,0 +1,132 @@
+"""The architecture drawn from the spec with Graphviz (`dot -Tsvg`), each element coloured by its checks:
+hosts (with their containers inside), replication between hosts, stunnel links between containers,
+and the web chains from each public name through the reverse proxy to its application.
+"""
+import html
+import re
+import shutil
+import subprocess
+
+from reports.style import PALE, STRONG
+
+FONT = "DejaVu Sans"
+
+
+def _q(text):
+    """A DOT quoted string; a newline becomes DOT's centred line break."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(**kw):
+    return "[" + ", ".join(f"{k}={_q(v)}" for k, v in kw.items() if v is not None) + "]"
+
+
+def _node_id(kind, name):
+    return _q(f"{kind}:{name}")
+
+
+def _tip(element, status, checks):
+    bad = [c for c in checks if c["status"] not in ("passed", "skipped")]
+    lines = [f"{element}: {status} ({len(checks)} checks)"]
+    lines += [f"{c['requirement']} {c['status']}: {c['target']}" for c in bad[:8]]
+    return "\n".join(lines)
+
+
+def dot_source(arch, statuses, checks_by_element):
+    """DOT text; `statuses`: {element id: status}; `checks_by_element`: {element id: [check dicts]}."""
+    spec = arch.spec
+
+    def look(element, default="not checked"):
+        status = statuses.get(element, default)
+        return status, _tip(element, status, checks_by_element.get(element, []))
+
+    out = ["digraph architecture {",
+           f'  graph [rankdir=TB, bgcolor="transparent", fontname="{FONT}", fontsize=13, nodesep=0.22, ranksep=0.55, '
+           'compound=true, newrank=true, pad=0.2, splines=true];',
+           f'  node [shape=box, style="rounded,filled", fontname="{FONT}", fontsize=11, penwidth=1.4, margin="0.14,0.05"];',
+           f'  edge [fontname="{FONT}", fontsize=10, arrowsize=0.7, penwidth=1.6];']
+    # public names: the web chains start here
+    out.append('  subgraph public { rank=source;')
+    names = [c.public_name for c in arch.chains()] + [spec.web.images.public_name]
+    for name in dict.fromkeys(names):
+        status, tip = look(f"chain:{name}")
+        out.append(f"    {_node_id('name', name)} {_attrs(label=name, shape='plaintext', style='', fontcolor=STRONG[status], tooltip=tip)};")
+    out.append("  }")
+    for host, h in spec.hosts.items():
+        status, tip = look(f"machine:{host}")
+        out.append(f"  subgraph {_q('cluster_' + host)} {{")
+        out.append(f"    label={_q(f'{host}  ·  {h.datacenter}')}; style=\"rounded,filled\"; fillcolor=\"#f6f8fa\"; "
+                   f"color={_q(STRONG[status])}; penwidth=2; fontcolor=\"#1f2328\"; fontsize=14;")
+        pools = ", ".join(h.pools)
+        label = f"{host} (Proxmox host)\nZFS: {pools}"
+        out.append(f"    {_node_id('machine', host)} "
+                   + _attrs(label=label, shape="box3d", fillcolor=PALE[status], color=STRONG[status], tooltip=tip) + ";")
+        for name, c in h.containers.items():
+            status, tip = look(f"machine:{name}")
+            role = c.application and f"app {c.application}" or c.database or c.role
+            label = f"{name}\n{role} · {c.id}"
+            out.append(f"    {_node_id('machine', name)} "
+                       + _attrs(label=label, fillcolor=PALE[status], color=STRONG[status], tooltip=tip) + ";")
+        # rows inside a host's box: reverse proxy, applications, the rest, then the host itself
+        apps = [n for n, c in h.containers.items() if c.role == "application"]
+        rest = [n for n, c in h.containers.items() if c.role not in ("application", "reverse-proxy")]
+        for name in rest:
+            for app in apps[len(apps) // 2:len(apps) // 2 + 1]:
+                out.append(f"    {_node_id('machine', app)} -> {_node_id('machine', name)} [style=invis];")
+        for name in (rest or apps):
+            out.append(f"    {_node_id('machine', name)} -> {_node_id('machine', host)} [style=invis];")
+        out.append("  }")
+    # the hosts side by side on the bottom row, so that replication arrows run straight between them
+    out.append("  { rank=same; " + " ".join(_node_id("machine", h) for h in spec.hosts) + "; }")
+    # replication: one arrow per job, source -> target host
+    for job in spec.replication.jobs:
+        element = f"replication:{job.source}:{job.target}"
+        status, tip = look(element)
+        order = list(spec.hosts)
+        ends, direction = (job.source, job.target), "forward"
+        if order.index(job.target) < order.index(job.source):  # drawn right to left: keep the spec's host order
+            ends, direction = (job.target, job.source), "back"
+        out.append(f"  {_node_id('machine', ends[0])} -> {_node_id('machine', ends[1])} "
+                   + _attrs(label=f"ZFS replication\n{len(job.datasets)} datasets", color=STRONG[status], dir=direction,
+                            fontcolor=STRONG[status], penwidth=3.5, minlen=2, tooltip=tip) + ";")
+    # stunnel: client -> server container
+    for link in arch.links():
+        element = f"link:{link.name}"
+        status, tip = look(element)
+        out.append(f"  {_node_id('machine', link.client.name)} -> {_node_id('machine', link.server.name)} "
+                   + _attrs(label=f"stunnel {link.name}", color=STRONG[status], fontcolor=STRONG[status],
+                            style="dashed", penwidth=2, constraint="false", tooltip=tip) + ";")
+    # web chains: public name -> reverse proxy -> application container
+    seen_proxy_edges = set()
+    for chain in arch.chains():
+        element = f"chain:{chain.public_name}"
+        status, tip = look(element)
+        out.append(f"  {_node_id('name', chain.public_name)} -> {_node_id('machine', chain.proxy.name)} "
+                   + _attrs(color=STRONG[status], arrowhead="normal", tooltip=tip) + ";")
+        key = (chain.proxy.name, chain.app.name)
+        if key not in seen_proxy_edges:
+            seen_proxy_edges.add(key)
+            out.append(f"  {_node_id('machine', chain.proxy.name)} -> {_node_id('machine', chain.app.name)} "
+                       + _attrs(color=STRONG[status], tooltip=tip) + ";")
+    images = spec.web.images
+    status, tip = look(f"chain:{images.public_name}")
+    out.append(f"  {_node_id('name', images.public_name)} -> {_node_id('machine', images.host)} "
+               + _attrs(color=STRONG[status], lhead=f"cluster_{images.host}", tooltip=tip) + ";")
+    out.append("}")
+    return "\n".join(out)
+
+
+def svg(dot_text):
+    """The drawing as inline SVG markup, or None when Graphviz's `dot` is not installed."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    proc = subprocess.run([dot, "-Tsvg"], input=dot_text, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        return f"<p class=muted>Graphviz failed: {html.escape(proc.stderr.strip()[:300])}</p>"
+    text = proc.stdout
+    text = text[text.find("<svg"):]                      # no XML prolog or DOCTYPE inside HTML
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)   # Graphviz's generator comments
+    # scale to the page's width, keep the aspect ratio
+    text = re.sub(r'<svg width="[\d.]+pt" height="[\d.]+pt"', '<svg class="arch" preserveAspectRatio="xMidYMid meet"', text, count=1)
+    return text
