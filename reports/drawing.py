@@ -32,6 +32,12 @@ def _tip(element, status, checks):
     return "\n".join(lines)
 
 
+def _failing(checks):
+    """A label line naming the requirements failing on an element, or ''."""
+    ids = sorted({c["requirement"] for c in checks if c["status"] in ("failed", "error")})
+    return ("\n✗ " + " ".join(ids)) if ids else ""
+
+
 def dot_source(arch, statuses, checks_by_element):
     """DOT text; `statuses`: {element id: status}; `checks_by_element`: {element id: [check dicts]}."""
     spec = arch.spec
@@ -42,7 +48,7 @@ def dot_source(arch, statuses, checks_by_element):
 
     out = ["digraph architecture {",
            f'  graph [rankdir=TB, bgcolor="transparent", fontname="{FONT}", fontsize=13, nodesep=0.22, ranksep=0.55, '
-           'compound=true, newrank=true, pad=0.2, splines=true];',
+           'compound=true, newrank=true, pad=0.2, splines=true, forcelabels=true];',
            f'  node [shape=box, style="rounded,filled", fontname="{FONT}", fontsize=11, penwidth=1.4, margin="0.14,0.05"];',
            f'  edge [fontname="{FONT}", fontsize=10, arrowsize=0.7, penwidth=1.6];']
     # public names: the web chains start here
@@ -50,7 +56,7 @@ def dot_source(arch, statuses, checks_by_element):
     names = [c.public_name for c in arch.chains()] + [spec.web.images.public_name]
     for name in dict.fromkeys(names):
         status, tip = look(f"chain:{name}")
-        out.append(f"    {_node_id('name', name)} {_attrs(label=name, shape='plaintext', style='', fontcolor=STRONG[status], tooltip=tip)};")
+        out.append(f"    {_node_id('name', name)} {_attrs(label=name + _failing(checks_by_element.get(f'chain:{name}', [])), shape='plaintext', style='', fontcolor=STRONG[status], id=f'name:{name}', tooltip=tip)};")
     out.append("  }")
     for host, h in spec.hosts.items():
         status, tip = look(f"machine:{host}")
@@ -58,15 +64,15 @@ def dot_source(arch, statuses, checks_by_element):
         out.append(f"    label={_q(f'{host}  ·  {h.datacenter}')}; style=\"rounded,filled\"; fillcolor=\"#f6f8fa\"; "
                    f"color={_q(STRONG[status])}; penwidth=2; fontcolor=\"#1f2328\"; fontsize=14;")
         pools = ", ".join(h.pools)
-        label = f"{host} (Proxmox host)\nZFS: {pools}"
+        label = f"{host} (Proxmox host)\nZFS: {pools}" + _failing(checks_by_element.get(f"machine:{host}", []))
         out.append(f"    {_node_id('machine', host)} "
-                   + _attrs(label=label, shape="box3d", fillcolor=PALE[status], color=STRONG[status], tooltip=tip) + ";")
+                   + _attrs(label=label, shape="box3d", fillcolor=PALE[status], color=STRONG[status], id=f"machine:{host}", tooltip=tip) + ";")
         for name, c in h.containers.items():
             status, tip = look(f"machine:{name}")
             role = c.application and f"app {c.application}" or c.database or c.role
-            label = f"{name}\n{role} · {c.id}"
+            label = f"{name}\n{role} · {c.id}" + _failing(checks_by_element.get(f"machine:{name}", []))
             out.append(f"    {_node_id('machine', name)} "
-                       + _attrs(label=label, fillcolor=PALE[status], color=STRONG[status], tooltip=tip) + ";")
+                       + _attrs(label=label, fillcolor=PALE[status], color=STRONG[status], id=f"machine:{name}", tooltip=tip) + ";")
         # rows inside a host's box: reverse proxy, applications, the rest, then the host itself
         apps = [n for n, c in h.containers.items() if c.role == "application"]
         rest = [n for n, c in h.containers.items() if c.role not in ("application", "reverse-proxy")]
@@ -87,14 +93,16 @@ def dot_source(arch, statuses, checks_by_element):
         if order.index(job.target) < order.index(job.source):  # drawn right to left: keep the spec's host order
             ends, direction = (job.target, job.source), "back"
         out.append(f"  {_node_id('machine', ends[0])} -> {_node_id('machine', ends[1])} "
-                   + _attrs(label=f"ZFS replication\n{len(job.datasets)} datasets", color=STRONG[status], dir=direction,
+                   + _attrs(label=f"ZFS replication\n{len(job.datasets)} datasets" + _failing(checks_by_element.get(element, [])),
+                            color=STRONG[status], dir=direction, id=element,
                             fontcolor=STRONG[status], penwidth=3.5, minlen=2, tooltip=tip) + ";")
     # stunnel: client -> server container
     for link in arch.links():
         element = f"link:{link.name}"
         status, tip = look(element)
         out.append(f"  {_node_id('machine', link.client.name)} -> {_node_id('machine', link.server.name)} "
-                   + _attrs(label=f"stunnel {link.name}", color=STRONG[status], fontcolor=STRONG[status],
+                   + _attrs(xlabel=f"stunnel {link.name}" + _failing(checks_by_element.get(element, [])),
+                            id=element, color=STRONG[status], fontcolor=STRONG[status],
                             style="dashed", penwidth=2, constraint="false", tooltip=tip) + ";")
     # web chains: public name -> reverse proxy -> application container
     seen_proxy_edges = set()
@@ -102,16 +110,16 @@ def dot_source(arch, statuses, checks_by_element):
         element = f"chain:{chain.public_name}"
         status, tip = look(element)
         out.append(f"  {_node_id('name', chain.public_name)} -> {_node_id('machine', chain.proxy.name)} "
-                   + _attrs(color=STRONG[status], arrowhead="normal", tooltip=tip) + ";")
+                   + _attrs(color=STRONG[status], arrowhead="normal", id=f"{element}:to-proxy", tooltip=tip) + ";")
         key = (chain.proxy.name, chain.app.name)
         if key not in seen_proxy_edges:
             seen_proxy_edges.add(key)
             out.append(f"  {_node_id('machine', chain.proxy.name)} -> {_node_id('machine', chain.app.name)} "
-                       + _attrs(color=STRONG[status], tooltip=tip) + ";")
+                       + _attrs(color=STRONG[status], id=f"{element}:to-application", tooltip=tip) + ";")
     images = spec.web.images
     status, tip = look(f"chain:{images.public_name}")
     out.append(f"  {_node_id('name', images.public_name)} -> {_node_id('machine', images.host)} "
-               + _attrs(color=STRONG[status], lhead=f"cluster_{images.host}", tooltip=tip) + ";")
+               + _attrs(color=STRONG[status], lhead=f"cluster_{images.host}", id=f"chain:{images.public_name}:to-host", tooltip=tip) + ";")
     out.append("}")
     return "\n".join(out)
 

@@ -71,14 +71,14 @@ def trend(out, current=None):
     points = []
     for p in runs(out):
         run = rundata.read(p / RESULTS)
-        points.append(_point(p.name, run))
+        points.append(point(p.name, run))
     if current is not None:
         name = current["run"].get("stamp", "now")
-        points = [pt for pt in points if pt["stamp"] != name] + [_point(name, current)]
+        points = [pt for pt in points if pt["stamp"] != name] + [point(name, current)]
     return points
 
 
-def _point(name, run):
+def point(name, run):
     return {"stamp": name, "share_met": run["summary"]["share_met"], "by_status": run["summary"]["by_status"],
             "requirements": {rid: r["status"] for rid, r in run["requirements"].items()}}
 

@@ -7,7 +7,7 @@ import datetime
 from collections import defaultdict
 from html import escape
 
-from reports import charts, drawing, fixes, metrics
+from reports import charts, drawing, fixes, history, metrics
 from reports.rundata import BAD, ORDER, worst
 from reports.style import CELL, PALE, SEVERITY, STRONG
 
@@ -260,7 +260,7 @@ def _waivers(run):
 
 def render(run, arch, comparison=None, has_previous=False, points=None):
     comparison = comparison or {"broke": [], "fixed": [], "still": []}
-    points = points or []
+    points = points or [history.point(run["run"].get("stamp", "this run"), run)]
     body = "".join([_summary(run, comparison, has_previous, points), _drawing(run, arch), _failures(run, arch),
                     _matrix(run, arch), _lag(run), _waivers(run), _requirements(run, points)])
     files = " · ".join(f"<a href='{f}'>{f}</a>" for f in ("results.json", "audit.xml", "metrics.prom"))
