@@ -39,8 +39,9 @@ pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;font:12px/1.45 "Deja
 .fix{background:#ddf4ff}.note{font-size:12px;color:var(--muted)}
 table{border-collapse:collapse}td,th{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 .matrix{overflow-x:auto}.matrix table td,.matrix table th{border:0;padding:0}
-.matrix th.m{height:118px;vertical-align:bottom;font-weight:500;font-size:12px}
-.matrix th.m div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;padding:4px 0;margin:0 auto}
+.matrix th.m{height:130px;vertical-align:bottom;font-weight:500;font-size:12px;padding-top:6px}
+.matrix th.m div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;height:122px;text-align:left;padding:4px 0;margin:0 auto}
+details summary{cursor:pointer;color:#0969da;margin-top:8px}
 .matrix th.host div{font-weight:700}.matrix td.c{width:24px;height:22px}
 .matrix td.c span{display:block;width:20px;height:18px;margin:2px;border-radius:4px}
 .matrix td.sep,.matrix th.sep{width:10px}
@@ -166,7 +167,9 @@ def _failures(run, arch):
         out.append(f'<div class="failure" id="req-{escape(rid)}" style="border-left-color:{STRONG[req["status"]]}">'
                    f'<h3>{escape(rid)} {_sev(req["severity"])} {escape(req["title"])}</h3>'
                    f'<div class="note">{len(cases)} of {req.get("checks", len(cases))} targets failing</div>')
-        for c in cases:
+        for i, c in enumerate(cases):
+            if i == 2 and len(cases) > 3:  # the rest folded: one click away, the page stays short
+                out.append(f"<details><summary>{len(cases) - 2} more targets failing the same way</summary>")
             machines = ", ".join(c["machines"])
             out.append(f'<div class="inst"><span class="where">{escape(c["target"])}</span> {_pill(c["status"])} '
                        f'<span class="mach">reads {escape(machines)}</span><pre>{escape(c["message"])}</pre>')
@@ -178,6 +181,8 @@ def _failures(run, arch):
                 out.append(f'<div class="note">Waiver expired on {escape(w["expires"])} (approved by '
                            f'{escape(w["approver"])}: {escape(w["reason"])}).</div>')
             out.append("</div>")
+        if len(cases) > 3:
+            out.append("</details>")
         out.append("</div>")
     return "".join(out)
 
