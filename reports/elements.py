@@ -12,20 +12,22 @@ from functools import lru_cache
 from specs.architecture import Chain, ContainerRef, HostRef, LinkRef, PoolRef, Replica, StagingClone
 
 
-@lru_cache(maxsize=4)
-def _check_targets(arch):
-    """{module::function: {target id: target}} for every live check (static ones have no targets)."""
+def live_checks():
+    """(module name, function name, marks by name) of every check function in checks/test_*.py."""
     import checks
-    out = {}
     for info in pkgutil.iter_modules(checks.__path__):
         if not info.name.startswith("test_"):
             continue
         module = importlib.import_module(f"checks.{info.name}")
         for name, fn in inspect.getmembers(module, inspect.isfunction):
-            mark = next((m for m in getattr(fn, "pytestmark", []) if m.name == "targets"), None)
-            if mark is not None:
-                out[f"checks.{info.name}::{name}"] = {str(t): t for t in mark.args[0](arch)}
-    return out
+            yield info.name, name, {m.name: m for m in getattr(fn, "pytestmark", [])}
+
+
+@lru_cache(maxsize=4)
+def _check_targets(arch):
+    """{module::function: {target id: target}} for every live check (static ones have no targets)."""
+    return {f"checks.{module}::{name}": {str(t): t for t in marks["targets"].args[0](arch)}
+            for module, name, marks in live_checks() if "targets" in marks}
 
 
 def targets_of(arch, requirement=None):

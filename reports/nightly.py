@@ -76,9 +76,10 @@ def audit(folder, args):
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     seconds = time.monotonic() - start
     (folder / "audit.log").write_text(redact(proc.stdout + proc.stderr), encoding="utf-8")
-    if not xml.exists():
-        last = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()][-1:] or ["no output"]
-        raise RuntimeError(redact(last[0]))
+    if proc.returncode not in (0, 1) or not xml.exists():  # 1: checks failed; else the audit did not run
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+        reason = next((line[line.index("offsuite:"):] for line in lines if "offsuite:" in line), lines[-1] if lines else "no output")
+        raise RuntimeError(redact(reason.strip("! ")))
     return proc.returncode, seconds
 
 

@@ -2,13 +2,10 @@
 
     .venv/bin/python -m reports.traceability > docs/traceability.md
 """
-import importlib
-import inspect
-import pkgutil
 import sys
 
-import checks
 from fixtures.lab import faults
+from reports import elements
 from specs import load_requirements, load_spec
 from specs.architecture import Architecture
 
@@ -16,14 +13,9 @@ from specs.architecture import Architecture
 def live_checks():
     """{requirement: [module::function]} of the checks that read machines (static ones apart)."""
     out = {}
-    for info in pkgutil.iter_modules(checks.__path__):
-        if not info.name.startswith("test_"):
-            continue
-        module = importlib.import_module(f"checks.{info.name}")
-        for name, fn in inspect.getmembers(module, inspect.isfunction):
-            for mark in getattr(fn, "pytestmark", []):
-                if mark.name == "requirement":
-                    out.setdefault(mark.args[0], []).append(f"checks/{info.name}.py::{name}")
+    for module, name, marks in elements.live_checks():
+        if "requirement" in marks:
+            out.setdefault(marks["requirement"].args[0], []).append(f"checks/{module}.py::{name}")
     return out
 
 

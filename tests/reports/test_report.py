@@ -212,3 +212,30 @@ def test_drawing_comes_from_the_spec(tmp_path):
     for chain in arch.chains():
         assert f'"name:{chain.public_name}" -> "machine:{chain.proxy.name}"' in dot
     assert {e for c in result["checks"] for e in c["elements"]} >= {f"link:{l.name}" for l in arch.links()}
+
+
+def test_an_audit_that_cannot_run_stops_the_nightly_with_one_line(tmp_path):
+    proc = nightly("--out", tmp_path, "--inventory", tmp_path / "missing.yaml")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing.yaml" in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+    assert not history.runs(tmp_path), "no run folder for an audit that did not run"
+
+
+def test_each_failure_shows_the_fix_the_provisioner_would_plan_when_there_is_one(monkeypatch):
+    import sys
+    import types
+
+    from reports import page
+    from specs import load_requirements, load_spec
+    from specs.architecture import Architecture
+    arch = Architecture(load_spec())
+    result = rundata.build(read_cases(TWO_FAULTS), load_requirements(), arch)
+    assert "The provisioner would plan" not in page.render(result, arch)  # no provisioner: nothing shown
+    plan = types.ModuleType("provision.plan")
+    plan.fix_for = lambda requirement, target, arch: f"chmod 0600 on {target}" if requirement == "NET-4" else None
+    monkeypatch.setitem(sys.modules, "provision.plan", plan)
+    html = page.render(result, arch)
+    assert html.count("The provisioner would plan") == 1 and "chmod 0600 on proxy-off1" in html
+    plan.fix_for = lambda *a: 1 / 0  # a broken provisioner does not break the report
+    assert "The provisioner would plan" not in page.render(result, arch)
