@@ -37,7 +37,7 @@ svg.arch{width:100%;height:auto;max-height:760px}
 .failure .where{font-weight:600}.failure .mach{color:var(--muted);font-size:12px}
 pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;font:12px/1.45 "DejaVu Sans Mono",monospace;background:var(--bg);padding:8px 10px;border-radius:6px}
 .fix{background:#ddf4ff}.note{font-size:12px;color:var(--muted)}
-table{border-collapse:collapse}td,th{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+table{border-collapse:collapse}td:first-child{white-space:nowrap}td,th{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 .matrix{overflow-x:auto}.matrix table td,.matrix table th{border:0;padding:0}
 .matrix th.m{height:130px;vertical-align:bottom;font-weight:500;font-size:12px;padding-top:6px}
 .matrix th.m div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;height:122px;text-align:left;padding:4px 0;margin:0 auto}
