@@ -117,11 +117,11 @@ def run(args):
     if args.textfile_dir:
         Path(args.textfile_dir).mkdir(parents=True, exist_ok=True)
         metrics.write(result, Path(args.textfile_dir) / "offsuite.prom")
-    latest = out / "latest"
+    history.prune(out, args.keep)
+    latest = out / "latest"  # the newest kept run
     if latest.is_symlink() or not latest.exists():
         latest.unlink(missing_ok=True)
-        latest.symlink_to(folder.name)
-    history.prune(out, args.keep)
+        latest.symlink_to(history.runs(out)[-1].name)
     return folder, result, comparison
 
 
