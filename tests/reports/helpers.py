@@ -9,9 +9,50 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).resolve().parent / "data"
-TWO_FAULTS = DATA / "audit-two-faults.xml"   # the lab with replica-stale (ZFS-2) and psk-world-readable (NET-4)
-GREEN = DATA / "audit-green.xml"
+
+
+def synth_junit(path, arch, failing=None, lags=None):
+    """A JUnit file as the suite writes it, for every check and target the spec gives today: the
+    properties requirement, severity, machine (and lag_minutes where `lags` has the target), a failure
+    with its message for each (requirement, target) of `failing`."""
+    from reports.elements import live_checks
+    from specs import load_requirements
+    catalogue, failing, lags = load_requirements(), failing or {}, lags or {}
+    suite = ET.Element("testsuite", name="pytest")
+    for module, name, marks in live_checks():
+        if "targets" not in marks or "requirement" not in marks:
+            continue
+        req = catalogue[marks["requirement"].args[0]]
+        over, reads = marks["targets"].args
+        for target in over(arch):
+            tc = ET.SubElement(suite, "testcase", classname=f"checks.{module}", name=f"{name}[{target}]", time="0.002")
+            props = ET.SubElement(tc, "properties")
+            values = [("requirement", req.id), ("severity", req.severity), ("machine", ",".join(reads(target, arch)))]
+            if req.id == "ZFS-2" and str(target) in lags:
+                values.append(("lag_minutes", str(lags[str(target)])))
+            for key, value in values:
+                ET.SubElement(props, "property", name=key, value=value)
+            message = failing.get((req.id, str(target)))
+            if message:
+                ET.SubElement(tc, "failure", message="Failed: " + message).text = message
+    root = ET.Element("testsuites", name="pytest tests")
+    root.append(suite)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def lab_like_faults(arch):
+    """What the lab's replica-stale and psk-world-readable faults turn red, from the spec: ZFS-2 on
+    every replica received by the first replica's host (8 h late), NET-4 on the first link's server."""
+    stale_host = arch.replicas()[0].target
+    link = arch.links()[0]
+    lags = {str(r): (480.8 if r.target == stale_host else 0.8) for r in arch.replicas()}
+    failing = {("ZFS-2", str(r)): f"replica {r}:\n  - the newest snapshot received is 8.0 h old; expected within "
+               f"{arch.spec.replication.max_lag_minutes} min: check syncoid on {r.target}"
+               for r in arch.replicas() if r.target == stale_host}
+    failing[("NET-4", link.server.name)] = (f"container {link.server.name}:\n  - PSK file {link.psk_path} is mode 644 "
+                                            "owner root:root; expected root-owned: chmod 600")
+    return failing, lags
 
 
 def junit_failures(path):

@@ -1,34 +1,47 @@
-"""The nightly report on JUnit files of a real lab audit (two faults: ZFS-2 and NET-4): results as
-data, history, metrics, waivers, the page in Chromium, and no secret in any file it writes."""
+"""The nightly report on JUnit files shaped like a lab audit with two faults (ZFS-2 on one replica host,
+NET-4 on one stunnel end), made from today's spec: results as data, history, metrics, waivers, the page
+in Chromium, and no secret in any file it writes. tests/lab/test_report_nightly.py does it on the lab."""
 import json
 import re
-import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from reports import drawing, history, redact, rundata
 from reports.results import read_cases
-from tests.reports.helpers import GREEN, TWO_FAULTS, derive, junit_failures, nightly, png_pixels, render_in_chromium
+from tests.reports.helpers import derive, junit_failures, lab_like_faults, nightly, png_pixels, render_in_chromium, synth_junit
 
 FAULTS = {"ZFS-2", "NET-4"}
+
+
+@pytest.fixture(scope="module")
+def junit(arch, tmp_path_factory):
+    """JUnit files of a green audit and of one with the two faults, and what the faults touch."""
+    folder = tmp_path_factory.mktemp("junit")
+    failing, lags = lab_like_faults(arch)
+    link = arch.links()[0]
+    stale = [r for r in arch.replicas() if ("ZFS-2", str(r)) in failing]
+    return SimpleNamespace(green=synth_junit(folder / "green.xml", arch, lags={k: 0.8 for k in lags}),
+                           two_faults=synth_junit(folder / "two-faults.xml", arch, failing, lags),
+                           psk_end=link.server.name, stale=stale, arch=arch)
 
 
 def run_folder(out):
     return (out / "latest").resolve()
 
 
-def test_fixture_is_the_lab_with_two_faults():
-    assert {req for req, _ in junit_failures(TWO_FAULTS)} == FAULTS
-    assert not junit_failures(GREEN)
+def test_fixture_is_the_lab_with_two_faults(junit):
+    assert {req for req, _ in junit_failures(junit.two_faults)} == FAULTS
+    assert not junit_failures(junit.green)
 
 
-def test_junit_and_json_list_exactly_the_failures_with_their_ids(tmp_path):
-    proc = nightly("--out", tmp_path, "--junit", TWO_FAULTS, "--now", "2026-11-25T02:00:00")
+def test_junit_and_json_list_exactly_the_failures_with_their_ids(junit, tmp_path):
+    proc = nightly("--out", tmp_path, "--junit", junit.two_faults, "--now", "2026-11-25T02:00:00")
     assert proc.returncode == 1, proc.stderr  # ZFS-2 (critical) and NET-4 (high) fail unwaived
     folder = run_folder(tmp_path)
     assert folder.name == "2026-11-25T020000Z"
-    expected = junit_failures(TWO_FAULTS)
+    expected = junit_failures(junit.two_faults)
     assert junit_failures(folder / "audit.xml") == expected
     result = json.loads((folder / "results.json").read_text())
     failing = {(c["requirement"], c["id"].split("::")[1]) for c in result["checks"] if c["status"] in ("failed", "error")}
@@ -37,14 +50,14 @@ def test_junit_and_json_list_exactly_the_failures_with_their_ids(tmp_path):
     assert result["summary"]["gate_failing"] == sorted(FAULTS)
     # every check instance: requirement, target, machines, status, message, duration; the run's metadata
     check = next(c for c in result["checks"] if c["requirement"] == "NET-4" and c["status"] == "failed")
-    assert check["target"] == "proxy-off1" and check["machines"] == ["proxy-off1"] and check["severity"] == "high"
+    assert check["target"] == junit.psk_end and check["machines"] == [junit.psk_end] and check["severity"] == "high"
     assert "mode 644" in check["message"] and check["duration"] >= 0
     assert set(result["run"]) >= {"started", "duration_seconds", "spec_digest", "inventory", "suite_version"}
-    assert len(result["checks"]) == len(read_cases(TWO_FAULTS))
+    assert len(result["checks"]) == len(read_cases(junit.two_faults))
 
 
-def test_metrics_parse_with_prometheus_parser(tmp_path):
-    nightly("--out", tmp_path, "--junit", TWO_FAULTS, "--now", "2026-11-25T02:00:00", "--textfile-dir", tmp_path / "tf")
+def test_metrics_parse_with_prometheus_parser(junit, tmp_path):
+    nightly("--out", tmp_path, "--junit", junit.two_faults, "--now", "2026-11-25T02:00:00", "--textfile-dir", tmp_path / "tf")
     text = (run_folder(tmp_path) / "metrics.prom").read_text()
     assert text == (tmp_path / "tf" / "offsuite.prom").read_text()
     families = {f.name: f for f in text_string_to_metric_families(text)}
@@ -52,14 +65,16 @@ def test_metrics_parse_with_prometheus_parser(tmp_path):
               for s in families["offsuite_requirement_status"].samples}
     assert status[("ZFS-2", "failed")] == 1 and status[("NET-4", "failed")] == 1 and status[("APP-1", "passed")] == 1
     lag = {(s.labels["target"], s.labels["dataset"]): s.value for s in families["offsuite_replication_lag_minutes"].samples}
-    assert len(lag) == 16 and lag[("off1", "zfs-nvme/off/products")] > 420 > lag[("ovh3", "rpool/off/products")]
-    assert families["offsuite_replication_max_lag_minutes"].samples[0].value == 420
+    most = junit.arch.spec.replication.max_lag_minutes
+    assert len(lag) == len(junit.arch.replicas())
+    assert {key for key, minutes in lag.items() if minutes > most} == {(r.target, r.target_dataset) for r in junit.stale}
+    assert families["offsuite_replication_max_lag_minutes"].samples[0].value == most
     assert "offsuite_last_run_timestamp_seconds" in families and "offsuite_last_run_duration_seconds" in families
 
 
-def test_second_run_shows_the_removed_fault_under_fixed_since_last_run(tmp_path):
-    one_fault = derive(TWO_FAULTS, tmp_path / "one-fault.xml", fix={"NET-4"})
-    nightly("--out", tmp_path / "runs", "--junit", TWO_FAULTS, "--now", "2026-11-24T02:00:00")
+def test_second_run_shows_the_removed_fault_under_fixed_since_last_run(junit, tmp_path):
+    one_fault = derive(junit.two_faults, tmp_path / "one-fault.xml", fix={"NET-4"})
+    nightly("--out", tmp_path / "runs", "--junit", junit.two_faults, "--now", "2026-11-24T02:00:00")
     proc = nightly("--out", tmp_path / "runs", "--junit", one_fault, "--now", "2026-11-25T02:00:00")
     assert proc.returncode == 1 and "1 fixed" in proc.stderr
     page = (run_folder(tmp_path / "runs") / "report.html").read_text()
@@ -70,9 +85,9 @@ def test_second_run_shows_the_removed_fault_under_fixed_since_last_run(tmp_path)
     assert "Still failing: ZFS-2" in page
 
 
-def test_history_is_bounded_and_trend_covers_kept_runs(tmp_path):
+def test_history_is_bounded_and_trend_covers_kept_runs(junit, tmp_path):
     for day in (21, 22, 23, 24):
-        nightly("--out", tmp_path, "--junit", GREEN if day % 2 else TWO_FAULTS, "--keep", 3, "--now", f"2026-11-{day}T02:00:00")
+        nightly("--out", tmp_path, "--junit", junit.green if day % 2 else junit.two_faults, "--keep", 3, "--now", f"2026-11-{day}T02:00:00")
     kept = [p.name for p in history.runs(tmp_path)]
     assert kept == ["2026-11-22T020000Z", "2026-11-23T020000Z", "2026-11-24T020000Z"]
     assert run_folder(tmp_path).name == kept[-1]
@@ -80,49 +95,50 @@ def test_history_is_bounded_and_trend_covers_kept_runs(tmp_path):
     assert [p["requirements"]["NET-4"] for p in points] == ["failed", "passed", "failed"]
 
 
-def write_waiver(path, expires, requirement="NET-4", target="proxy-off1"):
+def write_waiver(path, expires, requirement, target):
     path.write_text(f"waivers:\n  - requirement: {requirement}\n    target: {target}\n    reason: new PSK files roll out next week\n"
                     f"    approver: Jane Doe\n    expires: {expires}\n")
     return path
 
 
-def test_a_waiver_hides_a_failure_until_its_date_then_not(tmp_path):
-    only_net4 = derive(TWO_FAULTS, tmp_path / "net4.xml", fix={"ZFS-2"})
-    waivers = write_waiver(tmp_path / "waivers.yaml", "2026-12-01")
+def test_a_waiver_hides_a_failure_until_its_date_then_not(junit, tmp_path):
+    only_net4 = derive(junit.two_faults, tmp_path / "net4.xml", fix={"ZFS-2"})
+    waivers = write_waiver(tmp_path / "waivers.yaml", "2026-12-01", "NET-4", junit.psk_end)
     before = nightly("--out", tmp_path / "a", "--junit", only_net4, "--waivers", waivers, "--now", "2026-12-01T23:00:00")
     assert before.returncode == 0, before.stderr  # waived: the run passes
     result = json.loads((run_folder(tmp_path / "a") / "results.json").read_text())
     assert result["requirements"]["NET-4"]["status"] == "waived"
-    check = next(c for c in result["checks"] if c["requirement"] == "NET-4" and c["target"] == "proxy-off1")
+    check = next(c for c in result["checks"] if c["requirement"] == "NET-4" and c["target"] == junit.psk_end)
     assert check["status"] == "waived" and check["waiver"]["approver"] == "Jane Doe"
     assert "Gate passed" in (run_folder(tmp_path / "a") / "report.html").read_text()
 
     after = nightly("--out", tmp_path / "b", "--junit", only_net4, "--waivers", waivers, "--now", "2026-12-02T00:30:00")
     assert after.returncode == 1 and "NET-4" in after.stderr
     result = json.loads((run_folder(tmp_path / "b") / "results.json").read_text())
-    check = next(c for c in result["checks"] if c["requirement"] == "NET-4" and c["target"] == "proxy-off1")
+    check = next(c for c in result["checks"] if c["requirement"] == "NET-4" and c["target"] == junit.psk_end)
     assert check["status"] == "failed" and check["expired_waiver"]["expires"] == "2026-12-01"
     assert "Waiver expired on 2026-12-01" in (run_folder(tmp_path / "b") / "report.html").read_text()
 
 
 @pytest.mark.parametrize("body, where", [
-    ("waivers:\n  - requirement: NET-44\n    target: proxy-off1\n    reason: r\n    approver: a\n    expires: 2026-12-01\n",
+    ("waivers:\n  - requirement: NET-44\n    target: END\n    reason: r\n    approver: a\n    expires: 2026-12-01\n",
      ":2: waivers.0.requirement: unknown requirement 'NET-44'; did you mean NET-4?"),
-    ("waivers:\n  - requirement: NET-4\n    target: proxy-off1\n    reason: r\n    aprover: a\n    expires: 2026-12-01\n",
+    ("waivers:\n  - requirement: NET-4\n    target: END\n    reason: r\n    aprover: a\n    expires: 2026-12-01\n",
      ":5: waivers.0.aprover: unknown field; did you mean 'approver'?"),
-    ("waivers:\n  - requirement: NET-4\n    target: proxy-off1\n    reason: r\n    approver: a\n    expires: 2026-13-01\n",
+    ("waivers:\n  - requirement: NET-4\n    target: END\n    reason: r\n    approver: a\n    expires: 2026-13-01\n",
      ":6: waivers.0.expires: '2026-13-01' is not a date"),
-    ("waivers:\n  - requirement: NET-4\n    target: proxy-of1\n    reason: r\n    approver: a\n    expires: 2026-12-01\n",
-     ":3: waivers.0.target: 'proxy-of1' is not a target of NET-4; did you mean 'proxy-off1'?"),
-    ("waivers:\n  - requirement: NET-4\n    target: proxy-off1\n    reason: r\n    expires: 2026-12-01\n",
+    ("waivers:\n  - requirement: NET-4\n    target: ENDx\n    reason: r\n    approver: a\n    expires: 2026-12-01\n",
+     ":3: waivers.0.target: 'ENDx' is not a target of NET-4; did you mean 'END'?"),
+    ("waivers:\n  - requirement: NET-4\n    target: END\n    reason: r\n    expires: 2026-12-01\n",
      ":2: waivers.0.approver: missing"),
-    ("waivers:\n  - {requirement: NET-4, target: proxy-off1, reason: r, approver: a, expires: 2026-12-01\n",
+    ("waivers:\n  - {requirement: NET-4, target: END, reason: r, approver: a, expires: 2026-12-01\n",
      ": not valid YAML"),
 ])
-def test_an_invalid_waiver_file_stops_the_run_with_one_line(tmp_path, body, where):
+def test_an_invalid_waiver_file_stops_the_run_with_one_line(junit, tmp_path, body, where):
     bad = tmp_path / "waivers.yaml"
-    bad.write_text(body)
-    proc = nightly("--out", tmp_path / "runs", "--junit", TWO_FAULTS, "--waivers", bad)
+    bad.write_text(body.replace("END", junit.psk_end))
+    where = where.replace("END", junit.psk_end)
+    proc = nightly("--out", tmp_path / "runs", "--junit", junit.two_faults, "--waivers", bad)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
@@ -142,10 +158,10 @@ PLANTED = (f"reverse-proxy container proxy-off1 on off1:\n  - /etc/stunnel/psk/m
            f"  - key {SECRETS['psk']} seen in argv")
 
 
-def test_no_secret_reaches_any_file(tmp_path):
-    planted = derive(TWO_FAULTS, tmp_path / "planted.xml", message=PLANTED)
+def test_no_secret_reaches_any_file(junit, tmp_path):
+    planted = derive(junit.two_faults, tmp_path / "planted.xml", message=PLANTED)
     assert SECRETS["psk"] in planted.read_text()
-    waivers = write_waiver(tmp_path / "w.yaml", "2030-01-01", requirement="ZFS-2", target="off1:zfs-nvme/off/products")
+    waivers = write_waiver(tmp_path / "w.yaml", "2030-01-01", "ZFS-2", str(junit.stale[0]))
     nightly("--out", tmp_path / "runs", "--junit", planted, "--waivers", waivers, "--textfile-dir", tmp_path / "tf",
             "--now", "2026-11-25T02:00:00")
     from reports import compliance
@@ -175,21 +191,22 @@ def test_redaction_keeps_evidence_and_drops_secrets(text, kept):
     assert (redact.redact(text) == text) is kept
 
 
-def test_page_renders_in_headless_chromium_with_the_failures_in_matrix_and_drawing(tmp_path):
-    nightly("--out", tmp_path, "--junit", GREEN, "--now", "2026-11-24T02:00:00")
-    nightly("--out", tmp_path, "--junit", TWO_FAULTS, "--now", "2026-11-25T02:00:00")
+def test_page_renders_in_headless_chromium_with_the_failures_in_matrix_and_drawing(junit, tmp_path):
+    nightly("--out", tmp_path, "--junit", junit.green, "--now", "2026-11-24T02:00:00")
+    nightly("--out", tmp_path, "--junit", junit.two_faults, "--now", "2026-11-25T02:00:00")
     html = run_folder(tmp_path) / "report.html"
     assert not re.search(r"<script|https?://(?!www\.w3\.org)", html.read_text()), "the page must be self-contained"
     dom, log = render_in_chromium(html, tmp_path / "page.png")
     assert not re.search(r"Uncaught|CONSOLE\(|Failed to load resource|ERR_FILE_NOT_FOUND", log), log[-2000:]
     # rendered: the drawing (Graphviz SVG) with the failing elements red, the matrix with red cells
     assert '<svg class="arch"' in dom and "Failures" in dom
-    for element in ("machine:proxy-off1", "replication:off2:off1"):
+    for element in (f"machine:{junit.psk_end}", f"replication:{junit.stale[0].source}:{junit.stale[0].target}"):
         group = re.search(rf'<g id="{re.escape(element)}"[^>]*>(.*?)</g>', dom, re.S)
         assert group and "#cf222e" in group.group(1), f"{element} is not drawn red"
-    assert "machine:proxy-off2" in dom and "#cf222e" not in re.search(r'<g id="machine:proxy-off2"[^>]*>(.*?)</g>', dom, re.S).group(1)
+    green = junit.arch.app_containers()[0].name
+    assert "#cf222e" not in re.search(rf'<g id="machine:{re.escape(green)}"[^>]*>(.*?)</g>', dom, re.S).group(1)
     red_cells = re.findall(r'title="(\w+-\d) on ([\w-]+): failed', dom)
-    assert {r for r, _ in red_cells} == FAULTS and ("NET-4", "proxy-off1") in red_cells
+    assert {r for r, _ in red_cells} == FAULTS and ("NET-4", junit.psk_end) in red_cells
     width, height, colours = png_pixels(tmp_path / "page.png")
     assert (width, height) == (1400, 2400)
     assert len(colours) > 50, "the screenshot is (nearly) blank"
@@ -197,11 +214,11 @@ def test_page_renders_in_headless_chromium_with_the_failures_in_matrix_and_drawi
     assert red > 200, "no failure red on the screenshot"
 
 
-def test_drawing_comes_from_the_spec(tmp_path):
+def test_drawing_comes_from_the_spec(junit, tmp_path):
     from specs import load_spec
     from specs.architecture import Architecture
     arch = Architecture(load_spec())
-    result = rundata.build(read_cases(TWO_FAULTS), __import__("specs").load_requirements(), arch)
+    result = rundata.build(read_cases(junit.two_faults), __import__("specs").load_requirements(), arch)
     dot = drawing.dot_source(arch, {}, {})
     for machine in arch.machines():
         assert f'"machine:{machine.name}"' in dot
@@ -222,7 +239,7 @@ def test_an_audit_that_cannot_run_stops_the_nightly_with_one_line(tmp_path):
     assert not history.runs(tmp_path), "no run folder for an audit that did not run"
 
 
-def test_each_failure_shows_the_fix_the_provisioner_would_plan_when_there_is_one(monkeypatch):
+def test_each_failure_shows_the_fix_the_provisioner_would_plan_when_there_is_one(junit, monkeypatch):
     import sys
     import types
 
@@ -230,12 +247,12 @@ def test_each_failure_shows_the_fix_the_provisioner_would_plan_when_there_is_one
     from specs import load_requirements, load_spec
     from specs.architecture import Architecture
     arch = Architecture(load_spec())
-    result = rundata.build(read_cases(TWO_FAULTS), load_requirements(), arch)
+    result = rundata.build(read_cases(junit.two_faults), load_requirements(), arch)
     assert "The provisioner would plan" not in page.render(result, arch)  # no provisioner: nothing shown
     plan = types.ModuleType("provision.plan")
     plan.fix_for = lambda requirement, target, arch: f"chmod 0600 on {target}" if requirement == "NET-4" else None
     monkeypatch.setitem(sys.modules, "provision.plan", plan)
     html = page.render(result, arch)
-    assert html.count("The provisioner would plan") == 1 and "chmod 0600 on proxy-off1" in html
+    assert html.count("The provisioner would plan") == 1 and f"chmod 0600 on {junit.psk_end}" in html
     plan.fix_for = lambda *a: 1 / 0  # a broken provisioner does not break the report
     assert "The provisioner would plan" not in page.render(result, arch)
