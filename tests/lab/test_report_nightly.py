@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fixtures.lab import docker_ops, faults
 from fixtures.lab.state import psk_line
-from tests.reports.helpers import junit_failures, nightly, png_pixels, render_in_chromium
+from tests.reports.helpers import console_errors, junit_failures, nightly, png_pixels, render_in_chromium
 
 FAULTS = ("replica-stale", "psk-world-readable")
 
@@ -39,7 +39,7 @@ def test_nightly_on_the_lab_with_two_faults_then_one(lab, tmp_path):
         assert len(lag) == len(lab.replicas()) and max(lag) > lab.spec.replication.max_lag_minutes
 
         dom, log = render_in_chromium(folder / "report.html", tmp_path / "page.png")
-        assert not re.search(r"Uncaught|CONSOLE\(|Failed to load resource", log), log[-2000:]
+        assert not console_errors(log), console_errors(log)
         assert {r for r, _ in re.findall(r'title="(\w+-\d) on ([\w-]+): failed', dom)} == wanted
         drawn_red = set(re.findall(r'<g id="([^"]+)"[^>]*>(?:(?!</g>).)*?#cf222e', dom, re.S))
         assert any(e.startswith("replication:") for e in drawn_red), drawn_red

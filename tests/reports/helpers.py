@@ -1,5 +1,6 @@
 """Helpers of the report tests: JUnit files derived from a real audit, the nightly command, headless
 Chromium (Debian's), and a PNG reader to tell a rendered page from a blank one."""
+import re
 import shutil
 import struct
 import subprocess
@@ -96,12 +97,18 @@ def chromium():
 
 def render_in_chromium(html, png, size="1400,2400"):
     """Open the page in headless Chromium: (screenshot written, DOM after rendering, Chromium's log)."""
-    common = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-              "--enable-logging=stderr", "--v=0", f"--window-size={size}"]
+    profile = Path(png).parent / "chromium-profile"  # its own profile: runs in parallel do not share a lock
+    common = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+              "--no-first-run", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", f"--window-size={size}"]
     shot = subprocess.run([*common, f"--screenshot={png}", Path(html).resolve().as_uri()],
                           capture_output=True, text=True, timeout=120)
     dom = subprocess.run([*common, "--dump-dom", Path(html).resolve().as_uri()], capture_output=True, text=True, timeout=120)
     return dom.stdout, shot.stderr + dom.stderr
+
+
+def console_errors(log):
+    """Console messages, uncaught errors and failed loads in Chromium's log."""
+    return [line for line in log.splitlines() if re.search(r":CONSOLE[:(]|Uncaught|Failed to load resource|ERR_FILE_NOT_FOUND", line)]
 
 
 def png_pixels(path):

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reports import drawing, history, redact, rundata
 from reports.results import read_cases
-from tests.reports.helpers import derive, junit_failures, lab_like_faults, nightly, png_pixels, render_in_chromium, synth_junit
+from tests.reports.helpers import console_errors, derive, junit_failures, lab_like_faults, nightly, png_pixels, render_in_chromium, synth_junit
 
 FAULTS = {"ZFS-2", "NET-4"}
 
@@ -197,7 +197,7 @@ def test_page_renders_in_headless_chromium_with_the_failures_in_matrix_and_drawi
     html = run_folder(tmp_path) / "report.html"
     assert not re.search(r"<script|https?://(?!www\.w3\.org)", html.read_text()), "the page must be self-contained"
     dom, log = render_in_chromium(html, tmp_path / "page.png")
-    assert not re.search(r"Uncaught|CONSOLE\(|Failed to load resource|ERR_FILE_NOT_FOUND", log), log[-2000:]
+    assert not console_errors(log), console_errors(log)
     # rendered: the drawing (Graphviz SVG) with the failing elements red, the matrix with red cells
     assert '<svg class="arch"' in dom and "Failures" in dom
     for element in (f"machine:{junit.psk_end}", f"replication:{junit.stale[0].source}:{junit.stale[0].target}"):
@@ -212,6 +212,14 @@ def test_page_renders_in_headless_chromium_with_the_failures_in_matrix_and_drawi
     assert len(colours) > 50, "the screenshot is (nearly) blank"
     red = sum(n for c, n in colours.items() if c[0] > 180 and c[1] < 110 and c[2] < 110)
     assert red > 200, "no failure red on the screenshot"
+
+
+def test_the_browser_check_sees_a_broken_page(tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text('<html><body><img src="missing.png"><script>console.error("boom"); undefinedFn();</script></body></html>')
+    _, log = render_in_chromium(page, tmp_path / "broken.png", size="400,300")
+    errors = "\n".join(console_errors(log))
+    assert "boom" in errors and "Uncaught ReferenceError" in errors
 
 
 def test_drawing_comes_from_the_spec(junit, tmp_path):
