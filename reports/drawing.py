@@ -84,16 +84,19 @@ def dot_source(arch, statuses, checks_by_element):
         out.append("  }")
     # the hosts side by side on the bottom row, so that replication arrows run straight between them
     out.append("  { rank=same; " + " ".join(_node_id("machine", h) for h in spec.hosts) + "; }")
-    # replication: one arrow per job, source -> target host
-    for job in spec.replication.jobs:
-        element = f"replication:{job.source}:{job.target}"
+    # replication: one arrow per pair of hosts (source -> target), however the spec groups its jobs
+    pairs = {}
+    for r in arch.replicas():
+        pairs.setdefault((r.source, r.target), []).append(r)
+    order = list(spec.hosts)
+    for (source, target), replicas in pairs.items():
+        element = f"replication:{source}:{target}"
         status, tip = look(element)
-        order = list(spec.hosts)
-        ends, direction = (job.source, job.target), "forward"
-        if order.index(job.target) < order.index(job.source):  # drawn right to left: keep the spec's host order
-            ends, direction = (job.target, job.source), "back"
+        ends, direction = (source, target), "forward"
+        if order.index(target) < order.index(source):  # drawn right to left: keep the spec's host order
+            ends, direction = (target, source), "back"
         out.append(f"  {_node_id('machine', ends[0])} -> {_node_id('machine', ends[1])} "
-                   + _attrs(label=f"ZFS replication\n{len(job.datasets)} datasets" + _failing(checks_by_element.get(element, [])),
+                   + _attrs(label=f"ZFS replication\n{len(replicas)} datasets" + _failing(checks_by_element.get(element, [])),
                             color=STRONG[status], dir=direction, id=element,
                             fontcolor=STRONG[status], penwidth=3.5, minlen=2, tooltip=tip) + ";")
     # stunnel: client -> server container

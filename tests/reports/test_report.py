@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reports import drawing, history, redact, rundata
 from reports.results import read_cases
+from specs import load_requirements
 from tests.reports.helpers import console_errors, derive, junit_failures, lab_like_faults, nightly, png_pixels, render_in_chromium, synth_junit
 
 FAULTS = {"ZFS-2", "NET-4"}
@@ -222,16 +223,14 @@ def test_the_browser_check_sees_a_broken_page(tmp_path):
     assert "boom" in errors and "Uncaught ReferenceError" in errors
 
 
-def test_drawing_comes_from_the_spec(junit, tmp_path):
-    from specs import load_spec
-    from specs.architecture import Architecture
-    arch = Architecture(load_spec())
-    result = rundata.build(read_cases(junit.two_faults), __import__("specs").load_requirements(), arch)
+def test_drawing_comes_from_the_spec(junit):
+    arch = junit.arch
+    result = rundata.build(read_cases(junit.two_faults), load_requirements(), arch)
     dot = drawing.dot_source(arch, {}, {})
     for machine in arch.machines():
         assert f'"machine:{machine.name}"' in dot
-    for job in arch.spec.replication.jobs:
-        assert re.search(rf'"machine:({job.source}|{job.target})" -> "machine:({job.target}|{job.source})" \[label="ZFS replication', dot)
+    for r in arch.replicas():
+        assert re.search(rf'"machine:({r.source}|{r.target})" -> "machine:({r.target}|{r.source})" \[label="ZFS replication', dot)
     for link in arch.links():
         assert f'"machine:{link.client.name}" -> "machine:{link.server.name}" [xlabel="stunnel {link.name}' in dot
     for chain in arch.chains():
@@ -252,9 +251,7 @@ def test_each_failure_shows_the_fix_the_provisioner_would_plan_when_there_is_one
     import types
 
     from reports import page
-    from specs import load_requirements, load_spec
-    from specs.architecture import Architecture
-    arch = Architecture(load_spec())
+    arch = junit.arch
     result = rundata.build(read_cases(junit.two_faults), load_requirements(), arch)
     assert "The provisioner would plan" not in page.render(result, arch)  # no provisioner: nothing shown
     plan = types.ModuleType("provision.plan")
