@@ -38,6 +38,22 @@ def _failing(checks):
     return ("\n✗ " + " ".join(ids)) if ids else ""
 
 
+def host_order(arch):
+    """Hosts left to right: the host with the most replication partners in the middle, its partners on
+    either side (so that arrows join neighbours), hosts without replication at the end."""
+    partners = {}
+    for r in arch.replicas():
+        partners.setdefault(r.source, []).append(r.target)
+        partners.setdefault(r.target, []).append(r.source)
+    hosts = list(arch.spec.hosts)
+    if not partners:
+        return hosts
+    hub = max(hosts, key=lambda h: (len(set(partners.get(h, []))), -hosts.index(h)))
+    near = [h for h in hosts if h in partners[hub] and h != hub]
+    middle = near[0::2][::-1] + [hub] + near[1::2]
+    return middle + [h for h in hosts if h not in middle]
+
+
 def dot_source(arch, statuses, checks_by_element):
     """DOT text; `statuses`: {element id: status}; `checks_by_element`: {element id: [check dicts]}."""
     spec = arch.spec
@@ -58,37 +74,46 @@ def dot_source(arch, statuses, checks_by_element):
         status, tip = look(f"chain:{name}")
         out.append(f"    {_node_id('name', name)} {_attrs(label=name + _failing(checks_by_element.get(f'chain:{name}', [])), shape='plaintext', style='', fontcolor=STRONG[status], id=f'name:{name}', tooltip=tip)};")
     out.append("  }")
-    for host, h in spec.hosts.items():
+    order = host_order(arch)
+    for host in order:
+        h = spec.hosts[host]
         status, tip = look(f"machine:{host}")
-        out.append(f"  subgraph {_q('cluster_' + host)} {{")
-        out.append(f"    label={_q(f'{host}  ·  {h.datacenter}')}; style=\"rounded,filled\"; fillcolor=\"#f6f8fa\"; "
-                   f"color={_q(STRONG[status])}; penwidth=2; fontcolor=\"#1f2328\"; fontsize=14;")
         pools = ", ".join(h.pools)
-        label = f"{host} (Proxmox host)\nZFS: {pools}" + _failing(checks_by_element.get(f"machine:{host}", []))
-        out.append(f"    {_node_id('machine', host)} "
-                   + _attrs(label=label, shape="box3d", fillcolor=PALE[status], color=STRONG[status], id=f"machine:{host}", tooltip=tip) + ";")
+        label = f"{host} · {h.datacenter}\nProxmox host · ZFS: {pools}" + _failing(checks_by_element.get(f"machine:{host}", []))
+        host_node = (f"  {_node_id('machine', host)} "
+                     + _attrs(label=label, shape="box3d", fillcolor=PALE[status], color=STRONG[status], penwidth=2,
+                              fontsize=12, id=f"machine:{host}", tooltip=tip) + ";")
+        out.append(host_node)
+        if not h.containers:
+            continue
+        # the host's containers in a box above the host (rows: reverse proxy, applications, the rest)
+        out.append(f"  subgraph {_q('cluster_' + host)} {{")
+        out.append(f"    label={_q(f'containers on {host}')}; style=\"rounded,filled\"; fillcolor=\"#f6f8fa\"; "
+                   f"color={_q(STRONG[status])}; penwidth=1.5; fontcolor=\"#57606a\"; fontsize=12;")
         for name, c in h.containers.items():
             status, tip = look(f"machine:{name}")
             role = c.application and f"app {c.application}" or c.database or c.role
             label = f"{name}\n{role} · {c.id}" + _failing(checks_by_element.get(f"machine:{name}", []))
             out.append(f"    {_node_id('machine', name)} "
                        + _attrs(label=label, fillcolor=PALE[status], color=STRONG[status], id=f"machine:{name}", tooltip=tip) + ";")
-        # rows inside a host's box: reverse proxy, applications, the rest, then the host itself
         apps = [n for n, c in h.containers.items() if c.role == "application"]
         rest = [n for n, c in h.containers.items() if c.role not in ("application", "reverse-proxy")]
         for name in rest:
             for app in apps[len(apps) // 2:len(apps) // 2 + 1]:
                 out.append(f"    {_node_id('machine', app)} -> {_node_id('machine', name)} [style=invis];")
-        for name in (rest or apps):
-            out.append(f"    {_node_id('machine', name)} -> {_node_id('machine', host)} [style=invis];")
         out.append("  }")
-    # the hosts side by side on the bottom row, so that replication arrows run straight between them
-    out.append("  { rank=same; " + " ".join(_node_id("machine", h) for h in spec.hosts) + "; }")
+        bottom = (rest or apps or list(h.containers))
+        anchor = bottom[len(bottom) // 2]
+        out.append(f"  {_node_id('machine', anchor)} -> {_node_id('machine', host)} "
+                   f"[ltail={_q('cluster_' + host)}, arrowhead=none, color=\"#afb8c1\", penwidth=6];")
+    # the hosts side by side on the bottom row, so that replication arrows run between neighbours
+    out.append("  { rank=same; " + " ".join(_node_id("machine", h) for h in order) + "; }")
+    for left, right in zip(order, order[1:]):  # keep that order
+        out.append(f"  {_node_id('machine', left)} -> {_node_id('machine', right)} [style=invis, weight=10];")
     # replication: one arrow per pair of hosts (source -> target), however the spec groups its jobs
     pairs = {}
     for r in arch.replicas():
         pairs.setdefault((r.source, r.target), []).append(r)
-    order = list(spec.hosts)
     for (source, target), replicas in pairs.items():
         element = f"replication:{source}:{target}"
         status, tip = look(element)
@@ -98,7 +123,7 @@ def dot_source(arch, statuses, checks_by_element):
         out.append(f"  {_node_id('machine', ends[0])} -> {_node_id('machine', ends[1])} "
                    + _attrs(label=f"ZFS replication\n{len(replicas)} datasets" + _failing(checks_by_element.get(element, [])),
                             color=STRONG[status], dir=direction, id=element,
-                            fontcolor=STRONG[status], penwidth=3.5, minlen=2, tooltip=tip) + ";")
+                            fontcolor=STRONG[status], penwidth=3.5, tooltip=tip) + ";")
     # stunnel: client -> server container
     for link in arch.links():
         element = f"link:{link.name}"
