@@ -186,6 +186,8 @@ def test_no_secret_reaches_any_file(junit, tmp_path):
     ("guid 12345678901234567890", True),
     ("redis-1a2b3c4d:" + "0f" * 32, False),
     ("password: s3cret!", False),
+    ("DATABASE_URL=postgresql://off:Tr0ub4dor@10.1.0.120:5432/minion", False),
+    ("reaches postgresql at 10.1.0.120:5432", True),
     ("-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----", False),
 ])
 def test_redaction_keeps_evidence_and_drops_secrets(text, kept):
