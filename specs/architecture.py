@@ -157,6 +157,24 @@ class Architecture:
                     out[kind] = f"{link.client.address}:{link.client_accept}"
         return out
 
+    def conf_dirs(self, machine):
+        """Folders under the configuration repository's confs/ holding a machine's files (the users'
+        convention, a folder named as the machine, unless the spec names them)."""
+        if machine in self.spec.hosts:
+            dirs = self.spec.hosts[machine].conf_dirs
+        else:
+            host = self.container(machine).host
+            dirs = self.spec.hosts[host].containers[machine].conf_dirs
+        return list(dirs) or [machine]
+
+    def conf_dir_machines(self):
+        """{folder under confs/: [machines whose files it holds]} (one folder may serve several)."""
+        out = {}
+        for m in self.machines():
+            for d in self.conf_dirs(m.name):
+                out.setdefault(d, []).append(m.name)
+        return out
+
     def host_of(self, machine):
         return machine if machine in self.spec.hosts else self.container(machine).host
 

@@ -1,6 +1,6 @@
 """The shape of the spec (pydantic). Cross-references are checked in specs/crossref.py."""
 from ipaddress import IPv4Address, IPv4Network
-from typing import Literal, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
@@ -10,6 +10,8 @@ class Strict(BaseModel):
 
 
 Name = str
+# a folder directly under the configuration repository's confs/ (e.g. "off2-reverse-proxy", "proxy-off")
+ConfDir = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class Pool(Strict):
@@ -22,6 +24,8 @@ class Container(Strict):
     application: Optional[Name] = None
     database: Optional[Name] = None
     public_address: Optional[IPv4Address] = None
+    # folders under the repository's confs/ holding this machine's files; [] = a folder named as the machine
+    conf_dirs: list[Annotated[str, ConfDir]] = []
 
 
 class Host(Strict):
@@ -32,6 +36,7 @@ class Host(Strict):
     internal_network: IPv4Network
     pools: dict[Name, Pool]
     containers: dict[Name, Container]
+    conf_dirs: list[Annotated[str, ConfDir]] = []  # as Container.conf_dirs
 
 
 class Application(Strict):
