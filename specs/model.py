@@ -39,19 +39,26 @@ class Host(Strict):
     conf_dirs: list[Annotated[str, ConfDir]] = []  # as Container.conf_dirs
 
 
+DATASET = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$"
+
+
 class Application(Strict):
     flavor: Name
     mode: Literal["public", "pro"]
     mount_root: str = Field(pattern=r"^/")
+    dataset: Optional[str] = Field(default=None, pattern=DATASET)  # the install's root dataset, mounted at mount_root
     public_names: list[str] = Field(min_length=1)
 
 
 class Folder(Strict):
-    dataset: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
+    """One dataset of a flavor. Its owner mounts it at <owner mount_root>/<folder> (unless owner_mounts is
+    false); each install of shared_with at <its mount_root>/<folder>; each of mounted_by at the owner's path."""
+    dataset: str = Field(pattern=DATASET)
     owner: Name
-    folder: Optional[Name] = None
+    folder: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     shared_with: list[Name] = []
-    movable: bool = False
+    mounted_by: list[Name] = []
+    owner_mounts: bool = True
 
 
 class Flavor(Strict):
@@ -112,10 +119,13 @@ class Stunnel(Strict):
 
 
 class Job(Strict):
+    """One syncoid job: dataset of the source host -> target_dataset on the target host (same name if
+    not given), with its descendants when recursive."""
     source: Name
     target: Name
-    datasets: list[str] = Field(min_length=1)
-    pool_map: dict[Name, Name] = {}
+    dataset: str = Field(pattern=DATASET.replace("+$", "*$"))
+    target_dataset: Optional[str] = Field(default=None, pattern=DATASET.replace("+$", "*$"))
+    recursive: bool = True
 
 
 UNIT = r"^[A-Za-z0-9_.:@-]+\.service$"
