@@ -47,7 +47,7 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
 def test_applications_talk_over_the_internal_network(target, facts, arch):
     f = facts[target.name]
     internal = lambda a: arch.internal(target.host, a)
-    problems = [f"has address {a} outside the internal network {arch.spec.hosts[target.host].internal_network}"
+    problems = [f"has address {a} outside the internal network {arch.networks[target.host]}"
                 for a in f.addresses if not internal(a)]
     app_public = {a: c.name for c in arch.app_containers() if (other := facts.maybe(c.name))
                   for a in other.addresses if not internal(a)}
