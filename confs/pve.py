@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from confs.errors import ConfParseError
+from confs.source import read_text
 
 ENTRY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(.*)$")
 MOUNT_POINT = re.compile(r"^mp[0-9]+$")
@@ -50,7 +51,7 @@ def _mount_point(key, value, line):
 
 def parse_pve(path):
     entries = []
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
+    for number, raw in enumerate(read_text(path).splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
