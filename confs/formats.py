@@ -82,3 +82,11 @@ def classify_why(inner):
 
 def classify(inner):
     return classify_why(inner)[0]
+
+
+FOLDER_FORMATS = {"nginx": "nginx", "stunnel": "stunnel", "pve": "pve", "systemd": "systemd", "sanoid": "sanoid"}
+
+
+def folder_format(inner):
+    """The format a folder holds, from its path (the innermost format folder), or None."""
+    return next((FOLDER_FORMATS[p] for p in reversed(PurePosixPath(inner).parts) if p in FOLDER_FORMATS), None)

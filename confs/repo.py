@@ -140,7 +140,8 @@ class ConfRepo:
             try:
                 entries = sorted(os.listdir(path))
             except OSError as exc:
-                self._problem(None, view, f"unreadable folder ({exc.strerror}): its files cannot be checked")
+                self._problem(formats.folder_format(inner), view,
+                              f"unreadable folder ({exc.strerror}): its files cannot be checked")
                 return
             for name in entries:
                 sub = f"{inner}/{name}" if inner else name
