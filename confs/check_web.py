@@ -10,9 +10,10 @@ WEB-2: the application's nginx listens on the spec's nginx port (8080 is not 80)
 locations itself and forwards only to its own apache.
 WEB-4: the images host serves the images name from its replica: the root or alias of the server and
 of every location that serves files lies under the replica's mount point.
-NET-2: no connection between machines in clear: a proxy_pass in plain http to a machine of another
-host (or to an address outside the sender's internal network), a stunnel server forwarding in clear
-off its host, a database server listening on every address while its port is carried by stunnel.
+NET-2: no connection between machines (physical hosts) in clear: a proxy_pass in plain http to a
+machine of another host (or to an address outside the sender's internal network), a stunnel server
+forwarding in clear off its host, a database server listening on every address while its port is
+carried by stunnel.
 """
 from ipaddress import ip_address
 
@@ -181,8 +182,10 @@ def owner_of(arch, address, sender_host):
 
 
 def crosses(arch, address, sender_host):
-    """Why a connection from sender_host to address leaves the internal network, or None when it stays
-    (hosts that share one internal network, as the spec says with arch.same_network, are one network)."""
+    """Why a connection from a machine of sender_host to address goes between machines (physical hosts:
+    "to talk between machines, every communication should go through Stunnel or https"), or None when
+    it stays on the host. An address of the host's internal range that the spec does not place
+    elsewhere counts as local; an unknown address outside it, or an unknown name, crosses."""
     try:
         a = ip_address(address) if address else None
     except ValueError:
@@ -191,7 +194,7 @@ def crosses(arch, address, sender_host):
         return None
     owner = owner_of(arch, address, sender_host)
     if owner:
-        return None if arch.same_network(sender_host, owner[1]) else f"{owner[0]} on {owner[1]}"
+        return None if owner[1] == sender_host else f"{owner[0]} on {owner[1]}"
     if a is not None and a in arch.networks[sender_host]:
         return None
     return "an address the spec does not place on this host" if a else "a name the spec does not know"
@@ -240,8 +243,10 @@ def stunnel_forwarding(arch, repo, book):
                 connect = s.get("connect")
                 if s.is_client or connect is None:
                     continue
-                host, _ = s.connect
+                host, port = s.connect
                 address = resolve(host, book) if host else "127.0.0.1"
+                if any(link.server.name in machines and link.connect == f"{address}:{port}" for link in arch.links()):
+                    continue            # the spec's own link forwards there: the spec's decision, not the file's
                 why = crosses(arch, address, sender)
                 if why:
                     findings.append(Finding("NET-2", seen.real, connect.line,
