@@ -35,6 +35,7 @@ class GateResult:
     not_recognised: dict                # path -> why
     links: dict = field(default_factory=dict)
     spec_folders: dict = field(default_factory=dict)    # folder -> [machines] (those in the repository)
+    other_folders: list = field(default_factory=list)   # folders no machine of the spec names
 
     def of(self, requirement):
         return [f for f in self.findings if f.requirement == requirement]
@@ -134,7 +135,8 @@ def run_gate(arch, repo_path):
     return GateResult(sorted(findings, key=lambda f: (f.requirement, f.file, f.line or 0, f.message)),
                       {r: files for r, (files, _) in ev.items()}, {r: why for r, (_, why) in ev.items()},
                       *repo.coverage(), links=dict(repo.links),
-                      spec_folders={d: m for d, m in arch.conf_dir_machines().items() if d in present})
+                      spec_folders={d: m for d, m in arch.conf_dir_machines().items() if d in present},
+                      other_folders=sorted(present - set(arch.conf_dir_machines())))
 
 
 def static_findings(arch, repo_path):
@@ -155,6 +157,12 @@ def coverage_lines(result, root="confs"):
             f"{d}/{names[0]}" if len(names) == 1 else f"{d}/{{{', '.join(names)}}}" for d, names in by_dir.items()))
     if result.links:
         lines.append(f"  through {len(result.links)} links (followed inside the repository)")
+    if result.spec_folders:
+        lines.append("folders of the spec's machines: " + "; ".join(
+            f"confs/{d}/ ({', '.join(m)})" for d, m in sorted(result.spec_folders.items())))
+    if result.other_folders:
+        lines.append("folders no machine of the spec names (read by the rules that need no spec: stunnel ciphers and "
+                     "PSK files, repeats, secrets, parse errors): " + ", ".join(f"confs/{d}/" for d in result.other_folders))
     grouped = _group_not_recognised(result.not_recognised)
     lines.append(f"not recognised ({len(result.not_recognised)} files):")
     for path, (why, count) in grouped.items():
