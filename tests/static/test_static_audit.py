@@ -438,3 +438,12 @@ def test_gate_fails_the_broken_requirement_only(repo):
     assert f"1 failed, {len(STATIC_REQUIREMENTS)} passed" in result.stdout
     assert "test_configuration_meets[WEB-1]" in result.stdout
     assert f"{PROXY_OFF}:{line}: " in result.stdout
+
+
+@pytest.mark.parametrize("defect, secret", [(committed_psk, "9f86d081884c7d659a2f"), (committed_private_key, "MIIEvQIB"),
+                                            (committed_redis_password, "s3cr3t-Pa55word")],
+                         ids=lambda x: getattr(x, "__name__", "secret"))
+def test_committed_secret_is_a_finding_that_does_not_show_it(arch, repo, defect, secret):
+    defect(repo)
+    findings = [f for f in static_findings(arch, repo) if f.requirement == "NET-4"]
+    assert findings and not any(secret in str(f) for f in findings)
