@@ -178,8 +178,11 @@ def _group_not_recognised(items):
         by_dir.setdefault(str(PurePosixPath(path).parent), []).append((path, why))
     for d, entries in sorted(by_dir.items()):
         reasons = {w for _, w in entries}
-        if len(entries) > 1 and len(reasons) == 1:
+        if len(entries) > 4 and len(reasons) == 1:
             out[d + "/"] = (reasons.pop(), len(entries))
+        elif len(entries) > 1 and len(reasons) == 1:
+            names = ", ".join(PurePosixPath(p).name for p, _ in entries)
+            out[f"{d}/{{{names}}}"] = (reasons.pop(), 1)
         else:
             out.update({p: (w, 1) for p, w in entries})
     return out
