@@ -68,6 +68,8 @@ def check(arch, repo):
                              for req in reqs]
             continue
         for seen, pve in found:
+            findings += [Finding("STO-2", seen.real, r.line, f"{r.what} repeats line {r.first}; Proxmox keeps the "
+                                                             "last one only: write each key once") for r in pve.repeats]
             points = pve.mount_points()
             findings += mount_findings(arch, container, seen.real, points)
             findings += asset_findings(arch, container, seen.real, points)

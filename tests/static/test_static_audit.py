@@ -175,6 +175,15 @@ def missing_pve_file(r):
     (r / OFF).unlink()
 
 
+def pve_repeated_mount_key(r):
+    """The orgs mount written under the users mount's key: Proxmox keeps the later line, so one mount is
+    lost; the repeat is named at that line, the lost mount as missing."""
+    users = _lines(r, OFF)[line_of(r, OFF, "mp=/mnt/off/users") - 1].split(":", 1)[0]
+    orgs = _lines(r, OFF)[line_of(r, OFF, "mp=/mnt/off/orgs") - 1].split(":", 1)[0]
+    replace(r, OFF, "mp=/mnt/off/orgs", orgs + ":", users + ":")
+    return max(line_of(r, OFF, "mp=/mnt/off/users"), line_of(r, OFF, "mp=/mnt/off/orgs"))
+
+
 def pve_garbage(r):
     return insert_after(r, OFF, "memory:", ["this line is not a pve entry"])
 
@@ -334,6 +343,7 @@ DEFECTS = [
     (asset_mount_writable, {"STO-6"}, OFF),
     (missing_pve_file, {"STO-2", "STO-4", "STO-5"}, OFF),
     (pve_garbage, {"STO-2"}, OFF),
+    (pve_repeated_mount_key, {"STO-2"}, OFF),
     (missing_syncoid_job, {"ZFS-1"}, OVH3_JOBS),
     (duplicated_syncoid_job, {"ZFS-1"}, OFF1_JOBS),
     (root_syncoid_job, {"ZFS-8"}, OFF1_JOBS),
