@@ -81,6 +81,12 @@ def unit_problems(repo, unit, on_failure, does):
         if not is_instance_of(unit.expand(word), on_failure):
             problems.append((setting.file.lstrip("/"), setting.line, f"OnFailure={word} is not the spec's "
                                                                      f"notification {on_failure}"))
+    for setting in unit.get("Service", "SuccessExitStatus"):
+        codes = [w for w in setting.value.split() if w.isdigit() and w != "0"]
+        if codes:
+            problems.append((setting.file.lstrip("/"), setting.line, f"SuccessExitStatus={setting.value} counts exit "
+                                                                     f"status {','.join(codes)} as success: a failed "
+                                                                     f"{does} job is not reported; remove it"))
     for setting in unit.get("Service", "ExecStart"):
         prefixes, argv = exec_command(setting)
         file = setting.file.lstrip("/")

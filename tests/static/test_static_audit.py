@@ -319,6 +319,13 @@ def _pipe(r, rel):
     return True
 
 
+def ops_failure_counted_as_success(r):
+    rel = f"{layout.folder(_ARCH, 'off1')}/systemd/system/syncoid.service.d/override.conf"
+    (r / rel).parent.mkdir(parents=True)
+    (r / rel).write_text("[Service]\nSuccessExitStatus=1 2\n")
+    return 2
+
+
 def ops_no_on_failure(r):
     rel = f"{layout.folder(_ARCH, 'off1')}/systemd/system/syncoid.service"
     delete(r, rel, "OnFailure=")
@@ -364,6 +371,8 @@ DEFECTS = [
     (images_not_from_replica, {"WEB-4"}, IMAGES_SITE),
     (nginx_unclosed_brace, {"WEB-1"}, PROXY_OFF),
     (ops_status_lost_in_pipeline, {"OPS-1"}, f"{layout.folder(_ARCH, 'off1')}/systemd/system/syncoid.service"),
+    (ops_failure_counted_as_success, {"OPS-1"},
+     f"{layout.folder(_ARCH, 'off1')}/systemd/system/syncoid.service.d/override.conf"),
     (ops_no_on_failure, {"OPS-1"}, f"{layout.folder(_ARCH, 'off1')}/systemd/system/syncoid.service"),
     (committed_psk, {"NET-4"}, f"{layout.stunnel_dir(_ARCH, _MONGO.server.name)}/psk/mongodb-psk.txt"),
     (committed_private_key, {"NET-4"}, f"{PROXY_DIR}/ssl/site.key"),
