@@ -36,6 +36,7 @@ class GateResult:
     links: dict = field(default_factory=dict)
     spec_folders: dict = field(default_factory=dict)    # folder -> [machines] (those in the repository)
     other_folders: list = field(default_factory=list)   # folders no machine of the spec names
+    not_checked: list = field(default_factory=list)     # [(requirements, why)]: targets with nothing to read
 
     def of(self, requirement):
         return [f for f in self.findings if f.requirement == requirement]
@@ -136,7 +137,8 @@ def run_gate(arch, repo_path):
                       {r: files for r, (files, _) in ev.items()}, {r: why for r, (_, why) in ev.items()},
                       *repo.coverage(), links=dict(repo.links),
                       spec_folders={d: m for d, m in arch.conf_dir_machines().items() if d in present},
-                      other_folders=sorted(present - set(arch.conf_dir_machines())))
+                      other_folders=sorted(present - set(arch.conf_dir_machines())),
+                      not_checked=check_mounts.not_checked(arch, repo))
 
 
 def static_findings(arch, repo_path):
@@ -163,6 +165,8 @@ def coverage_lines(result, root="confs"):
     if result.other_folders:
         lines.append("folders no machine of the spec names (read by the rules that need no spec: stunnel ciphers and "
                      "PSK files, repeats, secrets, parse errors): " + ", ".join(f"confs/{d}/" for d in result.other_folders))
+    for reqs, why in result.not_checked:
+        lines.append(f"not checked ({', '.join(reqs)}): {why}")
     grouped = _group_not_recognised(result.not_recognised)
     lines.append(f"not recognised ({len(result.not_recognised)} files):")
     for path, (why, count) in grouped.items():
