@@ -65,7 +65,7 @@ def evidence(arch, repo, scanned):
     targets = {j.target for j in arch.spec.replication.jobs}
     runners = {(j.target if arch.spec.replication.mode == "pull" else j.source) for j in arch.spec.replication.jobs}
     syncoid = [f for h in sorted(runners) for f in _files(repo, layout.dirs(arch, h), "syncoid")]
-    all_syncoid = [f for h in arch.spec.hosts for f in _files(repo, layout.dirs(arch, h), "syncoid")]
+    all_syncoid = sorted({s.real for s in repo.seen if s.fmt == "syncoid"})
     sanoid = [f for h in sorted(targets) for f in _files(repo, layout.dirs(arch, h), "sanoid")]
     machines = list(arch.spec.hosts) + [c.name for c in arch.containers()]
     net2 = sorted({f for d in _dirs(arch, machines) for fmt in ("nginx", "stunnel") for f in _files(repo, [d], fmt)}
@@ -134,11 +134,6 @@ def run_gate(arch, repo_path):
     ev = evidence(arch, repo, scanned)
     present = {s.folder for s in repo.seen}
     examined, not_recognised = repo.coverage()
-    read_pve = set(ev["STO-2"][0])
-    for rel in [f for f in examined.get("pve", []) if f not in read_pve]:
-        examined["pve"].remove(rel)
-        not_recognised[rel] = ("a Proxmox definition of no application container of the spec (their mounts are "
-                               "what STO-2..6 read); read for secrets only")
     return GateResult(sorted(findings, key=lambda f: (f.requirement, f.file, f.line or 0, f.message)),
                       {r: files for r, (files, _) in ev.items()}, {r: why for r, (_, why) in ev.items()},
                       examined, not_recognised, links=dict(repo.links),

@@ -48,10 +48,17 @@ def duplicate_lines(rel, jobs):
 
 
 def login_findings(spec, runner, rel, job):
+    """runner None: a host the spec does not describe (its account name is unknown; root and the
+    privilege flag are still judged)."""
     remote = _remote(spec, job)
     if remote.host is None:
         return
-    if remote.user == "root":
+    if runner is None:
+        if remote.user in ("root", None):
+            found = "as root" if remote.user else "with no user (ssh default, root)"
+            yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} {found}; expected an unprivileged "
+                                                  "operator account")
+    elif remote.user == "root":
         account = (f"the unprivileged {operator_user(spec, runner)} account" if spec.replication.mode == "pull"
                    else "an unprivileged account with zfs allow receive rights")
         yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} as root; expected {account}")
@@ -83,9 +90,9 @@ def check(arch, repo):
         for rd in mine:
             if jobs is not None:
                 findings += dataset_findings(spec, rd, jobs, rel)
-    for host in spec.hosts:
-        rel, jobs, _ = host_file(arch, repo, host, "syncoid")
-        jobs = jobs or []
+    host_of_folder = {d: h for h in spec.hosts for d in arch.conf_dirs(h)}
+    for seen, jobs in repo.all("syncoid"):          # every jobs file: the spec's hosts' and the others'
+        rel, host = seen.real, host_of_folder.get(seen.folder)
         reported = {(f.file, f.line) for f in findings}
         findings += [f for f in duplicate_lines(rel, jobs) if (f.file, f.line) not in reported]
         for job in jobs:

@@ -78,9 +78,10 @@ def check(arch, repo):
                                                         f"policy for each received dataset"))
         if conf is None:
             continue
-        findings += repeat_findings(rel, conf)
         for rd in (rd for rd in wanted if rd.target_host == host):
             policy = conf.policy(rd.received_as)
             issues += retention_issues(spec, rd, rel, policy, conf)
             issues += autosnap_issues(rd, rel, policy)
+    for seen, conf in repo.all("sanoid"):           # every sanoid.conf: repeats are read as sanoid reads them
+        findings += repeat_findings(seen.real, conf)
     return findings + render(issues)

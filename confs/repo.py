@@ -200,12 +200,25 @@ class ConfRepo:
 
     # -- coverage --------------------------------------------------------------------------------
     def coverage(self):
-        """({format: sorted real files examined}, {path: why not recognised})."""
-        examined = {}
+        """({format: sorted real files read by a check}, {path: why not recognised}). A file of a known
+        format that no check read (its folder is no machine of the spec, or no check asks for it) is
+        named with why, never counted as examined."""
+        examined, skipped = {}, {}
+        read = {key for key in self._parsed}
         for s in self.seen:
-            if s.fmt:
+            if not s.fmt:
+                continue
+            if (s.real, s.fmt) in read:
                 examined.setdefault(s.fmt, set()).add(s.real)
-        return {k: sorted(v) for k, v in sorted(examined.items())}, dict(sorted(self.not_recognised.items()))
+            else:
+                owner = ("no machine of the spec uses this folder" if s.folder not in self.machines_of_folder
+                         else "no check of the spec's machines asks for this file")
+                skipped.setdefault(s.real, f"a {s.fmt} file not read: {owner}")
+        for fmt, files in examined.items():
+            for f in files:
+                skipped.pop(f, None)
+        not_recognised = {**self.not_recognised, **skipped}
+        return {k: sorted(v) for k, v in sorted(examined.items())}, dict(sorted(not_recognised.items()))
 
 
 __all__ = ["ConfRepo", "Seen", "MAX_BYTES"]
