@@ -1,6 +1,7 @@
 """NET: network and secrets."""
 from checks import targets
 from checks.requirement import report, requirement
+from confs.check_stunnel import service_problems
 
 
 def _links(arch):
@@ -15,18 +16,18 @@ def _keys(f, path):
 @requirement("NET-3", over=_links, reads=targets.reads_link_ends)
 def test_stunnel_link_uses_its_own_psk(target, facts, arch):
     problems = []
-    for end in (target.server, target.client):
+    for end, port, client in ((target.server, target.server_accept, False), (target.client, target.client_accept, True)):
         f = facts[end.name]
-        service = f.stunnel_services.get(target.name)
-        if service is None:
-            problems.append(f"{end.name}: no [{target.name}] service in the stunnel configuration")
-            continue
-        if "PSK" not in service.get("ciphers", "").upper():
-            problems.append(f"{end.name}: [{target.name}] in {service['_file']} has ciphers = "
-                            f"{service.get('ciphers', '(unset)')}; expected PSK ciphers")
-        if service.get("psksecrets") != target.psk_path:
-            problems.append(f"{end.name}: [{target.name}] PSKsecrets = {service.get('psksecrets', '(unset)')}; "
-                            f"expected its own file {target.psk_path}")
+        # the static gate's rules: the service found by its endpoint (accept port, client or server), never by
+        # its section name; global options applied; ciphers judged as OpenSSL expands them
+        found = [(file, s) for file, services in f.stunnel_files.items() for s in services
+                 if s.accept_port == port and s.is_client == client]
+        if not found:
+            problems.append(f"{end.name}: no {'client' if client else 'server'} service accepting on port {port} "
+                            f"in {', '.join(f.stunnel_files) or 'any stunnel file'}")
+        for file, service in found:
+            problems += [f"{end.name}: [{service.name}] in {file}:{line} {message}"
+                         for line, message in service_problems(service, target.psk_path)]
     mine = {d for end in (target.server, target.client) for d in _keys(facts[end.name], target.psk_path)}
     if not mine:
         problems.append(f"{target.server.name}: PSK file {target.psk_path} is missing or empty")
@@ -47,7 +48,7 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
 def test_applications_talk_over_the_internal_network(target, facts, arch):
     f = facts[target.name]
     internal = lambda a: arch.internal(target.host, a)
-    problems = [f"has address {a} outside the internal network {arch.spec.hosts[target.host].internal_network}"
+    problems = [f"has address {a} outside the internal network {arch.networks[target.host]}"
                 for a in f.addresses if not internal(a)]
     app_public = {a: c.name for c in arch.app_containers() if (other := facts.maybe(c.name))
                   for a in other.addresses if not internal(a)}

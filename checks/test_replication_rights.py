@@ -31,7 +31,8 @@ def reads_replica_pair(replica, arch):
 
 
 def replicas(arch):
-    return arch.replicas()
+    """The replication jobs (one dataset and, recursive, those under it): the operator's rights are per job."""
+    return arch.jobs()
 
 
 # --- ZFS-8 ----------------------------------------------------------------------------------------

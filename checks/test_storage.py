@@ -20,7 +20,7 @@ def _mount_problems(f, mounts):
 
 
 SHARED_FOLDERS = ("users", "orgs")      # STO-3
-IMAGES_FOLDER = "product_images"        # STO-4
+IMAGES_FOLDER = "images"                # STO-4
 
 
 def requirement_of(mount):

@@ -1,6 +1,8 @@
 """WEB: the double nginx chain."""
 from checks import targets
 from checks.requirement import report, requirement
+from confs.check_web import apache_ports, web1_problems, web2_problems, web4_problems
+from confs.web import address_book
 
 
 def _chains(arch):
@@ -11,60 +13,30 @@ def _reads_proxy(chain, arch):
     return [chain.proxy.name]
 
 
-def _targets(server, proxy_pass):
-    """host:port targets of a proxy_pass value, through an upstream block if it names one."""
-    rest = proxy_pass.split("://", 1)[-1].split("/", 1)[0]
-    if rest in server.upstreams:
-        return server.upstreams[rest]
-    return [rest if ":" in rest else f"{rest}:80"]
+def _where(rel, line):
+    return f"{rel}:{line}" if line else (rel or "nginx -T")
 
 
 @requirement("WEB-1", over=_chains, reads=_reads_proxy)
-def test_public_name_goes_through_proxy_to_application_nginx(target, facts):
+def test_public_name_goes_through_proxy_to_application_nginx(target, facts, arch):
+    """The static gate's rule (confs.check_web.web1_problems) on the files of `nginx -T`."""
     f = facts[target.proxy.name]
     where = f"reverse proxy {target.proxy.name} on {target.proxy.host}, site {target.public_name}"
     expected = f"{target.app.address}:{target.nginx_port}"
-    servers = [s for s in f.nginx_servers if target.public_name in s.names]
-    if not servers:
-        report([f"no nginx server block has server_name {target.public_name} (nginx -T)"], where)
-    problems = []
-    for s in servers:
-        for location, proxy_pass in s.proxies.items():
-            for t in _targets(s, proxy_pass):
-                if t == f"{target.app.address}:{target.apache_port}":
-                    problems.append(f"{s.file}:{s.line} location {location} forwards straight to apache ({t}); "
-                                    f"expected the application's nginx {expected}")
-                elif t != expected:
-                    problems.append(f"{s.file}:{s.line} location {location} forwards to {t}; expected {expected} "
-                                    f"({target.application}'s nginx)")
-    if not any(s.proxies for s in servers):
-        problems.append(f"server_name {target.public_name} forwards nowhere; expected proxy_pass http://{expected}")
-    report(problems, where)
+    problems = web1_problems(f.nginx_files, target.public_name, expected, apache_ports(arch), address_book(arch))
+    report([f"{_where(rel, line)}: {message}" for rel, line, message in problems], where)
 
 
 @requirement("WEB-2", over=targets.app_containers)
 def test_application_nginx_serves_static_files_itself(target, facts, arch):
+    """The static gate's rule (confs.check_web.web2_problems): a server on the nginx port (8080 is not
+    80), the static locations served by nginx, dynamic requests to this container's apache only."""
     f = facts[target.name]
     web = arch.spec.web
     where = f"application container {target.name} on {target.host} ({target.application})"
-    servers = [s for s in f.nginx_servers if any(l.split()[0].endswith(str(web.nginx_port)) for l in s.listens)]
-    if not servers:
-        report([f"no nginx server listens on port {web.nginx_port}"], where)
-    problems = []
     own = {f"{target.address}:{web.apache_port}", f"127.0.0.1:{web.apache_port}", f"localhost:{web.apache_port}"}
-    for s in servers:
-        for loc in web.static_locations:
-            if loc not in s.locations:
-                problems.append(f"{s.file}:{s.line} has no location {loc}: static files would go to apache")
-            elif loc in s.proxies:
-                problems.append(f"{s.file}:{s.line} location {loc} forwards to {s.proxies[loc]}; "
-                                "nginx must serve static files itself")
-        for loc, proxy_pass in s.proxies.items():
-            for t in _targets(s, proxy_pass):
-                if t not in own:
-                    problems.append(f"{s.file}:{s.line} location {loc} forwards to {t}; expected this "
-                                    f"container's apache ({target.address}:{web.apache_port})")
-    report(problems, where)
+    problems = web2_problems(f.nginx_files, web.nginx_port, web.static_locations, own, address_book(arch))
+    report([f"{_where(rel, line)}: {message}" for rel, line, message in problems], where)
 
 
 @requirement("WEB-3", over=targets.machines)
@@ -103,6 +75,8 @@ def test_public_certificate_is_valid_long_enough(target, facts, arch):
 
 @requirement("WEB-4", over=targets.images_site, reads=targets.reads_images_host)
 def test_images_are_served_from_the_replica(target, facts, arch):
+    """The static gate's rule (confs.check_web.web4_problems) with the replica's mount point as the
+    host reports it: every root or alias (server or location) serving the images name lies in it."""
     images = arch.spec.web.images
     f = facts[images.host]
     where = f"{target} on {images.host}"
@@ -113,12 +87,7 @@ def test_images_are_served_from_the_replica(target, facts, arch):
     props = f.zfs.get(images.dataset)
     if props is None:
         report(problems + [f"dataset {images.dataset} does not exist on {images.host}"], where)
-    mountpoint = props.get("mountpoint", "")
-    servers = [s for s in f.nginx_servers if target in s.names and not s.redirect]
-    if not servers:
-        problems.append(f"no nginx server block serves {target} (redirects apart)")
-    for s in servers:
-        if not s.root or not (s.root.rstrip("/") == mountpoint or s.root.startswith(mountpoint + "/")):
-            problems.append(f"{s.file}:{s.line} serves from {s.root or '(no root)'}; expected the replica's "
-                            f"mountpoint {mountpoint} ({images.dataset})")
+    mountpoint = props.get("mountpoint", "").rstrip("/")
+    problems += [f"{_where(rel, line)}: {message} ({images.dataset})"
+                 for rel, line, message in web4_problems(f.nginx_files, str(target), mountpoint)]
     report(problems, where)

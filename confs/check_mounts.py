@@ -1,6 +1,7 @@
 """STO-2..STO-6: each application container's Proxmox definition mounts the spec's datasets.
 
-The container's file is confs/<host>/pve/lxc_<id>.conf. Each mount of arch.mounts(app) must be
+The container's file is pve/lxc_<id>.conf in a folder of its host; a container without one is not
+checked (listed by not_checked), since the users copy these files by hand. Each mount of arch.mounts(app) must be
 a mount point `/<dataset>` at the spec's path; the rule it comes from names the requirement.
 Front-end asset paths (spec.assets), when mounted, must be read-only (ro=1).
 """
@@ -10,15 +11,18 @@ from confs.findings import Finding
 ASSETS_REQ = "STO-6"
 
 
-def mount_requirement(arch, mount):
-    """own -> STO-2; shared -> STO-4 for product images (the shared folder that is movable), else
-    STO-3 (users, orgs); movable -> STO-5."""
-    if mount.why == "own":
+def mount_requirement(arch, mount, app=None):
+    """own, root -> STO-2; a folder shared between the public and producer platforms of one flavor that
+    other flavors also mount (product images, products) -> STO-4; other shared folders (users, orgs)
+    -> STO-3; another flavor's products and images -> STO-5."""
+    if mount.why in ("own", "root"):
         return "STO-2"
-    if mount.why == "movable":
-        return "STO-5"
-    folder = next(f for f in arch.spec.flavors[mount.flavor].folders.values() if f.dataset == mount.dataset)
-    return "STO-4" if folder.movable else "STO-3"
+    apps = arch.spec.applications
+    folder = next((f for f in arch.spec.flavors[mount.flavor].folders.values() if f.dataset == mount.dataset), None)
+    same_flavor = app is not None and mount.owner in apps and apps[mount.owner].flavor == apps[app].flavor
+    if folder is not None and folder.mounted_by and (same_flavor or mount.why == "shared"):
+        return "STO-4"
+    return "STO-5" if mount.why == "movable" else "STO-3"
 
 
 def mount_findings(arch, container, rel, points):
@@ -28,7 +32,7 @@ def mount_findings(arch, container, rel, points):
         by_source.setdefault(p.source, p)
     who = f"container {container.name} (id {container.id} on {container.host})"
     for path, mount in sorted(arch.mounts(container.application).items()):
-        req, source = mount_requirement(arch, mount), f"/{mount.dataset}"
+        req, source = mount_requirement(arch, mount, container.application), f"/{mount.dataset}"
         at_path, elsewhere = by_path.get(path), by_source.get(source)
         if at_path and at_path.source == source:
             continue
@@ -51,19 +55,29 @@ def asset_findings(arch, container, rel, points):
                                                    f"assets at {p.path} writable; expected ro=1")
 
 
+def not_checked(arch, repo):
+    """[(requirements, why)] for application containers whose definition is not in the repository: the
+    users copy /etc/pve files by hand ("encouraged", confs/<host>/pve/README.md), so a missing copy is
+    nothing to examine, not a defect."""
+    out = []
+    for container in arch.app_containers():
+        dirs = layout.dirs(arch, container.host)
+        if not repo.has(dirs, "pve", layout.is_pve_of(container.id)):
+            reqs = sorted({mount_requirement(arch, m, container.application)
+                           for m in arch.mounts(container.application).values()} | {"STO-6"})
+            out.append((reqs, f"container {container.name} (id {container.id} on {container.host}): no "
+                              f"{layout.pve_file(arch, container.host, container.id)} to read its mount points from"))
+    return out
+
+
 def check(arch, repo):
     findings = []
     for container in arch.app_containers():
-        rel = layout.pve_file(container.host, container.id)
-        pve = repo.read(rel, "pve")
-        if pve is None:
-            if not repo.exists(rel):
-                reqs = sorted({mount_requirement(arch, m) for m in arch.mounts(container.application).values()})
-                findings += [Finding(req, rel, None, f"container {container.name} (id {container.id}) has no "
-                                                     f"Proxmox definition; expected {rel} with its mount points")
-                             for req in reqs]
-            continue
-        points = pve.mount_points()
-        findings += mount_findings(arch, container, rel, points)
-        findings += asset_findings(arch, container, rel, points)
+        dirs = layout.dirs(arch, container.host)
+        for seen, pve in repo.files(dirs, "pve", layout.is_pve_of(container.id)):
+            findings += [Finding("STO-2", seen.real, r.line, f"{r.what} repeats line {r.first}; Proxmox keeps the "
+                                                             "last one only: write each key once") for r in pve.repeats]
+            points = pve.mount_points()
+            findings += mount_findings(arch, container, seen.real, points)
+            findings += asset_findings(arch, container, seen.real, points)
     return findings

@@ -9,14 +9,14 @@ ZFS-8: in pull mode, jobs log in with the spec's operator account, never root, a
 """
 from confs import layout
 from confs.findings import Finding
-from confs.replication import host_named, operator_user, replicated_datasets
+from confs.replication import host_file, host_has_folder, host_named, operator_user, replicated_datasets
 
 
 def _remote(spec, job):
     return job.source if spec.replication.mode == "pull" else job.target
 
 
-def dataset_findings(spec, rd, jobs):
+def dataset_findings(spec, rd, jobs, rel):
     pulled = spec.replication.mode == "pull"
     carrying = [j for j in jobs if j.covers(rd.dataset) is not None
                 and host_named(spec, _remote(spec, j).host or "") in (rd.remote, None)]
@@ -25,15 +25,15 @@ def dataset_findings(spec, rd, jobs):
         user = f"{operator_user(spec, rd.runner)}@" if pulled else ""
         line = (f"{user}{rd.remote}:{rd.dataset} {rd.received_as}" if pulled
                 else f"{rd.dataset} {rd.remote}:{rd.received_as}")
-        yield Finding("ZFS-1", rd.jobs_file, None, f"no job replicates {what}; expected a line "
+        yield Finding("ZFS-1", rel, None, f"no job replicates {what}; expected a line "
                                                    f"'--no-sync-snap --no-privilege-elevation {line}'")
         return
     for job in carrying:
         if job.covers(rd.dataset) != rd.received_as:
-            yield Finding("ZFS-1", rd.jobs_file, job.line, f"job writes {rd.dataset} to {job.covers(rd.dataset)}; "
+            yield Finding("ZFS-1", rel, job.line, f"job writes {rd.dataset} to {job.covers(rd.dataset)}; "
                                                            f"expected {rd.received_as} on {rd.target_host}")
     for job in carrying[1:]:
-        yield Finding("ZFS-1", rd.jobs_file, job.line, f"{what} is already replicated by the job at line "
+        yield Finding("ZFS-1", rel, job.line, f"{what} is already replicated by the job at line "
                                                        f"{carrying[0].line}; list each job once")
 
 
@@ -48,10 +48,17 @@ def duplicate_lines(rel, jobs):
 
 
 def login_findings(spec, runner, rel, job):
+    """runner None: a host the spec does not describe (its account name is unknown; root and the
+    privilege flag are still judged)."""
     remote = _remote(spec, job)
     if remote.host is None:
         return
-    if remote.user == "root":
+    if runner is None:
+        if remote.user in ("root", None):
+            found = "as root" if remote.user else "with no user (ssh default, root)"
+            yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} {found}; expected an unprivileged "
+                                                  "operator account")
+    elif remote.user == "root":
         account = (f"the unprivileged {operator_user(spec, runner)} account" if spec.replication.mode == "pull"
                    else "an unprivileged account with zfs allow receive rights")
         yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} as root; expected {account}")
@@ -71,19 +78,21 @@ def transport_findings(rel, job):
 
 def check(arch, repo):
     spec, findings = arch.spec, []
-    wanted = replicated_datasets(spec)
-    for rel in sorted({rd.jobs_file for rd in wanted}):
-        if not repo.exists(rel):
-            count = sum(rd.jobs_file == rel for rd in wanted)
-            findings.append(Finding("ZFS-1", rel, None, f"no syncoid jobs file; expected one job for each of "
-                                                        f"{count} replicated datasets"))
-    for rd in wanted:
-        jobs = repo.read(rd.jobs_file, "syncoid")
-        if jobs is not None:
-            findings += dataset_findings(spec, rd, jobs)
-    for host in spec.hosts:
-        rel = layout.syncoid_file(host)
-        jobs = repo.read(rel, "syncoid") or []
+    wanted = replicated_datasets(arch)
+    for runner in sorted({rd.runner for rd in wanted}):
+        rel, jobs, present = host_file(arch, repo, runner, "syncoid")
+        mine = [rd for rd in wanted if rd.runner == runner]
+        if not present:
+            if host_has_folder(arch, repo, runner):
+                findings.append(Finding("ZFS-1", rel, None, f"no syncoid jobs file; expected one job for each of "
+                                                            f"{len(mine)} replicated datasets"))
+            continue
+        for rd in mine:
+            if jobs is not None:
+                findings += dataset_findings(spec, rd, jobs, rel)
+    host_of_folder = {d: h for h in spec.hosts for d in arch.conf_dirs(h)}
+    for seen, jobs in repo.all("syncoid"):          # every jobs file: the spec's hosts' and the others'
+        rel, host = seen.real, host_of_folder.get(seen.folder)
         reported = {(f.file, f.line) for f in findings}
         findings += [f for f in duplicate_lines(rel, jobs) if (f.file, f.line) not in reported]
         for job in jobs:

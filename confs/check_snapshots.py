@@ -10,7 +10,7 @@ from collections import namedtuple
 
 from confs import layout
 from confs.findings import Finding
-from confs.replication import replicated_datasets
+from confs.replication import host_file, host_has_folder, replicated_datasets
 from confs.sanoid import RETENTION_KEYS
 
 # one problem of one received dataset; rendered as "<datasets> (received from <source>): <problem>"
@@ -62,20 +62,26 @@ def render(issues):
             for (req, rel, line, source, problem), datasets in grouped.items()]
 
 
+def repeat_findings(rel, conf):
+    return [Finding("ZFS-3", rel, r.line, f"{r.what} repeats line {r.first}; sanoid (Config::IniFiles) merges a "
+                                          "repeated section and keeps one value of a repeated option: the gate "
+                                          "reads the last; write each once") for r in conf.repeats]
+
+
 def check(arch, repo):
     spec, findings, issues = arch.spec, [], []
-    wanted = replicated_datasets(spec)
+    wanted = replicated_datasets(arch)
     for host in sorted({rd.target_host for rd in wanted}):
-        rel = layout.sanoid_file(host)
-        if not repo.exists(rel):
+        rel, conf, present = host_file(arch, repo, host, "sanoid")
+        if not present and host_has_folder(arch, repo, host):
             findings.append(Finding("ZFS-3", rel, None, f"no sanoid.conf on replica {host}; expected a retention "
                                                         f"policy for each received dataset"))
-    for rd in wanted:
-        rel = layout.sanoid_file(rd.target_host)
-        conf = repo.read(rel, "sanoid")
         if conf is None:
             continue
-        policy = conf.policy(rd.received_as)
-        issues += retention_issues(spec, rd, rel, policy, conf)
-        issues += autosnap_issues(rd, rel, policy)
+        for rd in (rd for rd in wanted if rd.target_host == host):
+            policy = conf.policy(rd.received_as)
+            issues += retention_issues(spec, rd, rel, policy, conf)
+            issues += autosnap_issues(rd, rel, policy)
+    for seen, conf in repo.all("sanoid"):           # every sanoid.conf: repeats are read as sanoid reads them
+        findings += repeat_findings(seen.real, conf)
     return findings + render(issues)

@@ -1,129 +1,286 @@
-"""WEB-1, WEB-4, NET-2 on the nginx files.
+"""WEB-1, WEB-2, WEB-4 and NET-2 on nginx files; NET-2 also on stunnel servers and database configs.
 
-WEB-1: the reverse proxy of each application's host has a server block for each public name
-of the application that forwards to the application's nginx (address:nginx_port); no site of
-a reverse proxy forwards to the apache port of an application container.
-WEB-4: the images host serves the images public name from its replica of the images dataset
-(root or alias under /<dataset>).
-NET-2: no proxy_pass of any machine goes in plain http to an address outside the machine's
-internal network (loopback and the host's internal network are local; a stunnel client that
-accepts locally is how to cross machines).
+The rules (`web1_problems`, `web2_problems`, `web4_problems`) take parsed nginx files and are shared
+with the live audit, which reads the same files from `nginx -T`.
+
+WEB-1: the reverse proxy of each application's host has a server block for each public name that
+forwards (in any location, nested location or `if`) to the application's nginx; no site of a
+reverse proxy forwards to the apache port of an application container.
+WEB-2: the application's nginx listens on the spec's nginx port (8080 is not 80), serves the static
+locations itself and forwards only to its own apache.
+WEB-4: the images host serves the images name from its replica: the root or alias of the server and
+of every location that serves files lies under the replica's mount point.
+NET-2: no connection between machines (physical hosts) in clear: a proxy_pass in plain http to a
+machine of another host (or to an address outside the sender's internal network), a stunnel server
+forwarding in clear off its host, a database server listening on every address while its port is
+carried by stunnel.
 """
 from ipaddress import ip_address
 
 from confs import layout
 from confs.findings import Finding
-from confs.web import address_book, resolve, servers_for, targets, upstreams_of
+from confs.web import address_book, resolve, servers_for, targets, upstreams_of, variables_of
 
 
-def chain_findings(arch, repo, chain, book):
-    proxy, app, folder = chain.proxy, chain.app, layout.nginx_dir(chain.proxy.name)
-    expected = f"{app.address}:{chain.nginx_port}"
-    files = repo.nginx(proxy.name)
-    servers = servers_for(files, chain.public_name)
+# -- shared rules ---------------------------------------------------------------------------------
+def web1_problems(files, public_name, expected, apache, book):
+    """[(file, line, message)] for one public name on a proxy: files = [(rel, NginxFile)];
+    expected = 'address:port' of the application's nginx; apache = {'address:port': container}."""
+    servers = servers_for(files, public_name)
     if not servers:
-        if repo.complete(folder):
-            yield Finding("WEB-1", folder, None, f"no server block for {chain.public_name} in {folder}; expected "
-                                                 f"server_name {chain.public_name} with proxy_pass http://{expected}")
-        return
-    upstreams = upstreams_of(files)
-    reached = [t for rel, s in servers for t in targets(rel, s.proxy_passes, upstreams, book)]
-    if any(f"{t.address}:{t.port}" == expected for t in reached):
-        return
-    if any(t.address == app.address and t.port == chain.apache_port for t in reached):
-        return                                  # reported by apache_findings, at that line
-    rel, server = servers[0]
-    found = ", ".join(map(str, reached)) or "nowhere (no proxy_pass)"
-    yield Finding("WEB-1", reached[0].file if reached else rel, reached[0].line if reached else server.line,
-                  f"{chain.public_name} forwards to {found}; expected the nginx of container {app.name} at {expected}")
-
-
-def apache_findings(arch, repo, book):
-    """No site of a reverse proxy forwards straight to the apache of an application container."""
-    apps = {c.address: c for c in arch.app_containers()}
-    web = arch.spec.web
-    for proxy in arch.containers("reverse-proxy"):
-        files = repo.nginx(proxy.name)
-        upstreams = upstreams_of(files)
-        for rel, f in files:
-            for t in targets(rel, f.proxy_passes, upstreams, book):
-                if t.port == web.apache_port and t.address in apps:
-                    app = apps[t.address]
-                    yield Finding("WEB-1", t.file, t.line, f"{proxy.name} forwards to {t}, the apache of container "
-                                                           f"{app.name}; expected its nginx at {app.address}:{web.nginx_port}")
-
-
-def images_findings(arch, repo):
-    images = arch.spec.web.images
-    folder = layout.nginx_dir(images.host)
-    servers = servers_for(repo.nginx(images.host), images.public_name)
-    if not servers:
-        if repo.complete(folder):
-            yield Finding("WEB-4", folder, None, f"no server block for {images.public_name} on {images.host}; "
-                                                 f"expected one serving root /{images.dataset}")
-        return
-    roots = [(rel, path, line) for rel, s in servers for path, line in s.roots]
-    if not any(path.rstrip("/").startswith(f"/{images.dataset}") for _, path, _ in roots):
+        return [(None, None, f"no server block for {public_name}; expected server_name {public_name} "
+                             f"with proxy_pass http://{expected}")]
+    upstreams, variables = upstreams_of(files), variables_of(files)
+    reached = [t for rel, s in servers for t in targets(rel, s.proxy_passes, upstreams, book, variables)]
+    problems = [(t.file, t.line, f"{public_name} forwards to {t} (location {t.location or '/'}), the apache of "
+                                 f"container {apache[f'{t.address}:{t.port}']}; expected its nginx at {expected}")
+                for t in reached if f"{t.address}:{t.port}" in apache]
+    if not problems and not any(f"{t.address}:{t.port}" == expected for t in reached):
         rel, server = servers[0]
-        found = ", ".join(path for _, path, _ in roots) or "no root"
-        yield Finding("WEB-4", roots[0][0] if roots else rel, roots[0][2] if roots else server.line,
-                      f"{images.public_name} is served from {found}; expected the replica /{images.dataset}")
+        found = ", ".join(dict.fromkeys(map(str, reached))) or "nowhere (no proxy_pass)"
+        problems.append((reached[0].file if reached else rel, reached[0].line if reached else server.line,
+                         f"{public_name} forwards to {found}; expected the application's nginx at {expected}"))
+    return problems
 
 
-def local_network(arch, machine):
-    """The internal network of the host a machine folder belongs to, or None if not in the spec."""
-    if machine in arch.spec.hosts:
-        return arch.spec.hosts[machine].internal_network
+def web2_problems(files, nginx_port, static_locations, own_apache, book):
+    """[(file, line, message)] for an application container's nginx files."""
+    servers = [(rel, s) for rel, f in files for s in f.servers if s.listens_on(nginx_port)]
+    if not servers:
+        listens = sorted({a for _, f in files for s in f.servers for a, _ in s.listens})
+        return [(None, None, f"no server block listens on port {nginx_port} (found: {', '.join(listens) or 'none'})")]
+    problems = []
+    upstreams, variables = upstreams_of(files), variables_of(files)
+    for rel, s in servers:
+        locations = {loc.split()[-1]: line for loc, line in s.locations}
+        for loc in static_locations:
+            if loc not in locations:
+                problems.append((rel, s.line, f"no location {loc}: static files would go to apache"))
+        for t in targets(rel, s.proxy_passes, upstreams, book, variables):
+            if t.location.split()[-1:] and t.location.split()[-1] in static_locations:
+                problems.append((t.file, t.line, f"location {t.location} forwards to {t}; nginx must serve "
+                                                 "static files itself"))
+            elif f"{t.address}:{t.port}" not in own_apache and f"{t.word}:{t.port}" not in own_apache:
+                problems.append((t.file, t.line, f"location {t.location or '/'} forwards to {t}; expected this "
+                                                 f"container's apache ({sorted(own_apache)[0]})"))
+    return problems
+
+
+def web4_problems(files, public_name, mountpoint):
+    """[(file, line, message)]: the images name is served from the replica: the folder a root (plus its
+    location's prefix) or alias serves is the replica's mount point, lies in it, or holds it."""
+    servers = [(rel, s) for rel, s in servers_for(files, public_name) if not s.redirect]
+    if not servers:
+        return [(None, None, f"no server block serves {public_name} (redirects apart); expected one serving "
+                             f"files from {mountpoint}")]
+    served = []
+    for rel, s in servers:
+        for r in s.roots:
+            prefix = r.location.split()[-1] if r.location and r.directive == "root" else ""
+            folder = r.path.rstrip("/") + (prefix.rstrip("/") if prefix.startswith("/") else "")
+            served.append((rel, r, folder or "/"))
+    if any(d == mountpoint or d.startswith(mountpoint + "/") or mountpoint.startswith(d.rstrip("/") + "/")
+           for _, _, d in served):
+        return []
+    if not served:
+        rel, s = servers[0]
+        return [(rel, s.line, f"{public_name} has no root or alias; expected files from {mountpoint}")]
+    rel, r, d = served[0]
+    found = ", ".join(sorted({d for _, _, d in served}))
+    return [(rel, r.line, f"{public_name} serves files from {found}; expected the replica's mount point {mountpoint}")]
+
+
+# -- the gate ---------------------------------------------------------------------------------------
+def nginx_files(arch, repo, machine):
+    return [(seen.real, parsed) for seen, parsed in repo.files(layout.dirs(arch, machine), "nginx")]
+
+
+def _findings(req, problems, missing_where):
+    return [Finding(req, rel or missing_where, line, message) for rel, line, message in problems]
+
+
+def apache_ports(arch):
+    return {f"{c.address}:{arch.spec.web.apache_port}": c.name for c in arch.app_containers()}
+
+
+def web1(arch, repo, book):
+    findings = []
+    apache = apache_ports(arch)
+    for chain in arch.chains():
+        if chain.proxy is None:
+            continue
+        files = nginx_files(arch, repo, chain.proxy.name)
+        if not files and not repo.has(layout.dirs(arch, chain.proxy.name), "nginx"):
+            continue                        # nothing to examine: the requirement says so when nothing at all
+        problems = web1_problems(files, chain.public_name, f"{chain.app.address}:{chain.nginx_port}", apache, book)
+        if not repo.complete(layout.dirs(arch, chain.proxy.name)):
+            problems = [p for p in problems if p[0] is not None]
+        findings += _findings("WEB-1", problems, layout.nginx_dir(arch, chain.proxy.name))
+    reported = {(f.file, f.line) for f in findings}
+    for proxy in arch.containers("reverse-proxy"):        # other sites of a proxy straight to an apache
+        files = nginx_files(arch, repo, proxy.name)
+        upstreams, variables = upstreams_of(files), variables_of(files)
+        for rel, f in files:
+            for t in targets(rel, f.proxy_passes, upstreams, book, variables):
+                if f"{t.address}:{t.port}" in apache and (t.file, t.line) not in reported:
+                    reported.add((t.file, t.line))
+                    findings.append(Finding("WEB-1", t.file, t.line, f"{proxy.name} forwards to {t}, the apache of "
+                                                                     f"container {apache[f'{t.address}:{t.port}']}; "
+                                                                     "expected its nginx"))
+    return findings
+
+
+def web2(arch, repo, book):
+    findings, web = [], arch.spec.web
+    for c in arch.app_containers():
+        files = nginx_files(arch, repo, c.name)
+        if not files:
+            continue
+        own = {f"{c.address}:{web.apache_port}", f"127.0.0.1:{web.apache_port}", f"localhost:{web.apache_port}"}
+        findings += _findings("WEB-2", web2_problems(files, web.nginx_port, web.static_locations, own, book),
+                              layout.nginx_dir(arch, c.name))
+    return findings
+
+
+def images_mountpoint(arch):
+    """Where the images host mounts its replica: the spec's mount point, else /<dataset>."""
+    images = arch.spec.web.images
+    return getattr(images, "mountpoint", None) or f"/{images.dataset}"
+
+
+def web4(arch, repo):
+    images = arch.spec.web.images
+    files = nginx_files(arch, repo, images.host)
+    if not files:
+        return []
+    return _findings("WEB-4", web4_problems(files, images.public_name, images_mountpoint(arch)),
+                     layout.nginx_dir(arch, images.host))
+
+
+# -- NET-2 --------------------------------------------------------------------------------------------
+def machine_host(arch, machine):
     try:
-        return arch.spec.hosts[arch.container(machine).host].internal_network
+        return arch.host_of(machine)
     except KeyError:
         return None
 
 
-def is_local(address, network):
-    return address is not None and (ip_address(address).is_loopback or ip_address(address) in network)
+def owner_of(arch, address, sender_host):
+    """(machine, host) the spec gives an address: the sender's own host first, then hosts sharing its
+    internal network (container addresses repeat across sites); None if unknown."""
+    if address is None:
+        return None
+    owners = []
+    for name, h in arch.spec.hosts.items():
+        if address in (str(h.internal_address), str(h.public_address)):
+            owners.append((name, name))
+    for c in arch.containers():
+        if address in (c.address, c.public_address):
+            owners.append((c.name, c.host))
+    owners.sort(key=lambda o: (o[1] != sender_host, not arch.same_network(sender_host, o[1])))
+    return owners[0] if owners else None
 
 
-def plain_http_findings(arch, repo, book):
-    for machine in repo.machines():
-        network = local_network(arch, machine)
-        if network is None:
-            continue
-        files = repo.nginx(machine)
-        upstreams = upstreams_of(files)
-        for rel, f in files:
-            for t in targets(rel, f.proxy_passes, upstreams, book):
-                if t.scheme == "http" and not is_local(t.address, network):
-                    where = t.address or "an address the spec does not know"
-                    yield Finding("NET-2", t.file, t.line, f"{machine} sends plain http to {t.word}:{t.port} ({where}), "
-                                                           f"outside its internal network {network}; expected https, "
-                                                           f"or a local stunnel client")
+def crosses(arch, address, sender_host):
+    """Why a connection from a machine of sender_host to address goes between machines (physical hosts:
+    "to talk between machines, every communication should go through Stunnel or https"), or None when
+    it stays on the host. An address of the host's internal range that the spec does not place
+    elsewhere counts as local; an unknown address outside it, or an unknown name, crosses."""
+    try:
+        a = ip_address(address) if address else None
+    except ValueError:
+        a = None
+    if a is not None and a.is_loopback:
+        return None
+    owner = owner_of(arch, address, sender_host)
+    if owner:
+        return None if owner[1] == sender_host else f"{owner[0]} on {owner[1]}"
+    if a is not None and a in arch.networks[sender_host]:
+        return None
+    return "an address the spec does not place on this host" if a else "a name the spec does not know"
 
 
-def stunnel_connect_findings(arch, repo, book):
-    """A stunnel server forwards in clear: its connect must stay in its host's internal network."""
-    for link in arch.links():
-        network = local_network(arch, link.server.name)
-        for rel, services in repo.stunnel(link.server.name):
+def plain_http(arch, repo, book):
+    findings = []
+    for folder, machines in sorted(arch.conf_dir_machines().items()):
+        files = [(s.real, p) for s, p in repo.files([folder], "nginx")]
+        for sender in sorted({machine_host(arch, m) for m in machines} - {None}):
+            findings += _plain_http_from(arch, sender, [m for m in machines if machine_host(arch, m) == sender],
+                                         files, book)
+    return findings
+
+
+def _plain_http_from(arch, sender, machines, files, book):
+    findings = []
+    upstreams, variables = upstreams_of(files), variables_of(files)
+    for rel, f in files:
+        for t in targets(rel, f.proxy_passes, upstreams, book, variables):
+            why = crosses(arch, t.address or (t.word if _is_ip(t.word) else None), sender) \
+                if t.scheme == "http" else None
+            if why:
+                findings.append(Finding("NET-2", t.file, t.line,
+                                        f"{'/'.join(machines)} (on {sender}) sends plain http to {t.word}:{t.port} "
+                                        f"({why}): between machines in clear; expected https, or a local "
+                                        "stunnel client"))
+    return findings
+
+
+def _is_ip(word):
+    try:
+        ip_address(word)
+        return True
+    except ValueError:
+        return False
+
+
+def stunnel_forwarding(arch, repo, book):
+    """A stunnel server (client = no) forwards in clear: its connect must stay on its host."""
+    findings = []
+    for folder, machines in sorted(arch.conf_dir_machines().items()):
+        for seen, services in repo.files([folder], "stunnel"):
+            sender = machine_host(arch, machines[0])
             for s in services:
                 connect = s.get("connect")
-                if s.is_client or s.accept_port != link.server_accept or connect is None:
+                if s.is_client or connect is None:
                     continue
-                word = connect.value.rsplit(":", 1)[0] if ":" in connect.value else "127.0.0.1"
-                address = resolve(word, book)
-                if not is_local(address, network):
-                    yield Finding("NET-2", rel, connect.line, f"stunnel server [{s.name}] on {link.server.name} "
-                                                              f"forwards in clear to {connect.value}, outside {network}; "
-                                                              f"expected {link.connect}")
+                host, port = s.connect
+                address = resolve(host, book) if host else "127.0.0.1"
+                if any(link.server.name in machines and link.connect == f"{address}:{port}" for link in arch.links()):
+                    continue            # the spec's own link forwards there: the spec's decision, not the file's
+                why = crosses(arch, address, sender)
+                if why:
+                    findings.append(Finding("NET-2", seen.real, connect.line,
+                                            f"stunnel server [{s.name}] on {'/'.join(machines)} ({sender}) forwards in "
+                                            f"clear to {connect.value} ({why}); expected a service on its own host"))
+    return findings
+
+
+DB_FORMATS = ("redis", "mongod", "memcached", "mysql")
+
+
+def database_binds(arch, repo):
+    """A database server whose port a stunnel link carries, listening on every address."""
+    findings = []
+    carried = {}
+    for link in arch.links():
+        address, _, port = link.connect.rpartition(":")
+        carried[address] = (int(port), link.name)
+    for c in arch.containers("database"):
+        if c.address not in carried:
+            continue
+        port, link = carried[c.address]
+        for fmt in DB_FORMATS:
+            for seen, conf in repo.files(layout.dirs(arch, c.name), fmt):
+                line = conf.every_address()
+                if line is not False and (conf.port is None or conf.port[0] == port):
+                    findings.append(Finding("NET-2", seen.real, line,
+                                            f"{c.name}: {conf.kind} listens on every address on port {port}, which "
+                                            f"link {link} carries through stunnel; expected it bound to the internal "
+                                            f"address ({c.address}) or loopback"))
+    return findings
 
 
 def check(arch, repo):
-    book, findings = address_book(arch), []
-    for chain in arch.chains():
-        if chain.proxy is not None:
-            findings += chain_findings(arch, repo, chain, book)
-    findings += apache_findings(arch, repo, book)
-    findings += images_findings(arch, repo)
-    findings += plain_http_findings(arch, repo, book)
-    findings += stunnel_connect_findings(arch, repo, book)
-    return findings
+    book = address_book(arch)
+    return (web1(arch, repo, book) + web2(arch, repo, book) + web4(arch, repo) + plain_http(arch, repo, book)
+            + stunnel_forwarding(arch, repo, book) + database_binds(arch, repo))

@@ -42,12 +42,12 @@ def stunnel_files(arch):
         for side in ("server", "client"):
             services.setdefault(getattr(link, side).name, []).append(_stunnel_service(link, side))
     conf = PurePosixPath(arch.spec.stunnel.config).name
-    return {f"{layout.stunnel_dir(m)}/{conf}": _stunnel_global(m) + "".join(s) for m, s in services.items()}
+    return {f"{layout.stunnel_dir(arch, m)}/{conf}": _stunnel_global(m) + "".join(s) for m, s in services.items()}
 
 
 # proxmox ---------------------------------------------------------------------------------------
 def _pve(arch, c):
-    net = arch.spec.hosts[c.host].internal_network
+    net = arch.networks[c.host]
     lines = [f"# {c.name}: {c.application} application container", "arch: amd64", "cores: 8",
              "features: nesting=1", f"hostname: {c.name}", "memory: 32768",
              f"net0: name=eth0,bridge=vmbr1,ip={c.address}/{net.prefixlen},type=veth", "onboot: 1",
@@ -65,7 +65,7 @@ def _pve(arch, c):
 
 
 def pve_files(arch):
-    return {layout.pve_file(c.host, c.id): _pve(arch, c) for c in arch.app_containers()}
+    return {layout.pve_file(arch, c.host, c.id): _pve(arch, c) for c in arch.app_containers()}
 
 
 # sanoid / syncoid ------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def _template(name, retention, autosnap):
 
 def sanoid_files(arch):
     snaps, out = arch.spec.snapshots, {}
-    wanted = replicated_datasets(arch.spec)
+    wanted = replicated_datasets(arch)
     for host in sorted({rd.source_host for rd in wanted} | {rd.target_host for rd in wanted}):
         text = "# sanoid: snapshots where data is written, prune only on replicas\n\n"
         sources = sorted({rd.dataset for rd in wanted if rd.source_host == host})
@@ -90,7 +90,7 @@ def sanoid_files(arch):
         text += "".join(f"[{ds}]\nuse_template = source\n\n" for ds in sources)
         text += "".join(f"[{ds}]\nuse_template = {'backup' if host == snaps.backups.host else 'replica'}\n\n"
                         for ds in received)
-        out[layout.sanoid_file(host)] = text
+        out[layout.sanoid_file(arch, host)] = text
     return out
 
 
@@ -101,14 +101,15 @@ def _ssh_address(spec, remote, runner):
 
 def syncoid_files(arch):
     spec, out = arch.spec, {}
-    for rd in replicated_datasets(spec):
-        at = f"{_ssh_address(spec, rd.remote, rd.runner)}"
-        if spec.replication.mode == "pull":
-            job = f"{operator_user(spec, rd.runner)}@{at}:{rd.dataset} {rd.received_as}"
-        else:
-            job = f"{rd.dataset} {at}:{rd.received_as}"
-        out.setdefault(rd.jobs_file, "# one job a line: syncoid flags, source, target\n")
-        out[rd.jobs_file] += f"--no-sync-snap --no-privilege-elevation --recursive {job}\n"
+    pull = spec.replication.mode == "pull"
+    for job in arch.jobs():
+        runner, remote = (job.target, job.source) if pull else (job.source, job.target)
+        at = f"{_ssh_address(spec, remote, runner)}"
+        line = (f"{job.operator}@{at}:{job.source_dataset} {job.target_dataset}" if pull
+                else f"{job.source_dataset} {at}:{job.target_dataset}")
+        rel = layout.syncoid_file(arch, runner)
+        out.setdefault(rel, "# one job a line: syncoid flags, source, target\n")
+        out[rel] += f"--no-sync-snap --no-privilege-elevation{' --recursive' if job.recursive else ''} {line}\n"
     return out
 
 
@@ -169,22 +170,41 @@ server {{
 def nginx_files(arch):
     web, out = arch.spec.web, {}
     for chain in arch.chains():
-        out[f"{layout.nginx_dir(chain.proxy.name)}/sites-enabled/{chain.public_name}"] = PROXY_SITE.format(
+        out[f"{layout.nginx_dir(arch, chain.proxy.name)}/sites-enabled/{chain.public_name}"] = PROXY_SITE.format(
             name=chain.public_name, app=chain.app.name, address=chain.app.address, port=chain.nginx_port)
     for c in arch.app_containers():
         static = "".join(f"    location {loc} {{\n        try_files $uri =404;\n    }}\n" for loc in web.static_locations)
-        out[f"{layout.nginx_dir(c.name)}/sites-enabled/{c.name}.conf"] = APP_SITE.format(
+        out[f"{layout.nginx_dir(arch, c.name)}/sites-enabled/{c.name}.conf"] = APP_SITE.format(
             app=c.name, nginx_port=web.nginx_port, apache_port=web.apache_port, static=static,
             software_root=arch.spec.software_root, names=" ".join(arch.spec.applications[c.application].public_names))
-    out[f"{layout.nginx_dir(web.images.host)}/sites-enabled/{web.images.public_name}"] = IMAGES_SITE.format(
+    out[f"{layout.nginx_dir(arch, web.images.host)}/sites-enabled/{web.images.public_name}"] = IMAGES_SITE.format(
         name=web.images.public_name, dataset=web.images.dataset)
+    return out
+
+
+# systemd ---------------------------------------------------------------------------------------
+def systemd_files(arch):
+    """The replication unit on each host that runs jobs, a drop-in notifying the snapshot unit's failures."""
+    from confs.check_units import job_units
+    out = {}
+    for host, unit, on_failure, does in job_units(arch):
+        base = f"{layout.folder(arch, host)}/systemd/system"
+        notify = on_failure.replace("@.", "@%n.")
+        if does == "replication":
+            out[f"{base}/{unit}"] = (
+                f"[Unit]\nDescription=ZFS replication jobs (one syncoid run a line)\nOnFailure={notify}\n\n"
+                "[Service]\nType=oneshot\n"
+                "ExecStart=/bin/bash -c 'R=0; while read -a a; do syncoid \"$${a[@]}\" </dev/null || R=1; "
+                "done < /etc/sanoid/syncoid-args.conf; exit $$R'\n")
+        else:
+            out[f"{base}/{unit}.d/override.conf"] = f"[Unit]\nOnFailure={notify}\n"
     return out
 
 
 def example_files(arch):
     """{relative path: text} of a clean repository for the spec."""
     files = {}
-    for part in (stunnel_files, pve_files, sanoid_files, syncoid_files, nginx_files):
+    for part in (stunnel_files, pve_files, sanoid_files, syncoid_files, nginx_files, systemd_files):
         files.update(part(arch))
     return files
 

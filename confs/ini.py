@@ -2,7 +2,11 @@
 
 Full-line comments start with ';' or '#'. Option names are case-insensitive (stored lower-case).
 Options before the first [section] belong to the global section (name None), allowed only
-when the dialect has one (stunnel); a section may appear once.
+when the dialect has one (stunnel).
+
+Repeats are read as the program reads them, and remembered (`Ini.repeats`) so the gate can name
+both lines: a repeated [section] starts a new section (stunnel: a second service) or is merged into
+the first one (sanoid, Config::IniFiles); a repeated option keeps the last value.
 """
 import re
 from dataclasses import dataclass, field
@@ -20,6 +24,13 @@ class Option:
     line: int
 
 
+@dataclass(frozen=True)
+class Repeat:
+    what: str               # "section [x]" or "option y in [x]"
+    first: int              # line of the first occurrence
+    line: int               # line of the repeat
+
+
 @dataclass
 class Section:
     name: Optional[str]     # None for the global section
@@ -30,11 +41,16 @@ class Section:
         return self.options.get(key.lower())
 
 
-def read_ini(text, global_section=False):
-    """[Section] in file order; the first is the global section when global_section is True."""
+class Ini(list):
+    """[Section] in file order, with the repeats found while reading."""
+    repeats = ()
+
+
+def read_ini(text, global_section=False, merge_repeated_sections=True):
     current = Section(None, 0) if global_section else None
-    sections = [current] if current else []
-    seen = set()
+    sections = Ini([current] if current else [])
+    sections.repeats = []
+    seen = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line[0] in ";#":
@@ -43,9 +59,12 @@ def read_ini(text, global_section=False):
         if header:
             name = header.group(1).strip()
             if name in seen:
-                raise ConfParseError(number, f"section [{name}] appears a second time; each section appears once")
-            seen.add(name)
+                sections.repeats.append(Repeat(f"section [{name}]", seen[name].line, number))
+                if merge_repeated_sections:
+                    current = seen[name]
+                    continue
             current = Section(name, number)
+            seen.setdefault(name, current)
             sections.append(current)
             continue
         option = OPTION.match(line)
@@ -53,5 +72,9 @@ def read_ini(text, global_section=False):
             raise ConfParseError(number, f"cannot read {line!r}; expected 'name = value', '[section]' or a comment")
         if current is None:
             raise ConfParseError(number, f"option {option.group(1)!r} before any [section]")
-        current.options[option.group(1).lower()] = Option(option.group(2).strip(), number)
+        key = option.group(1).lower()
+        if key in current.options:
+            where = f"[{current.name}]" if current.name else "the global section"
+            sections.repeats.append(Repeat(f"option {option.group(1)} in {where}", current.options[key].line, number))
+        current.options[key] = Option(option.group(2).strip(), number)
     return sections

@@ -1,32 +1,56 @@
-"""Where each kind of file lives in the configuration repository (paths relative to its root).
+"""Where each kind of file lives in a machine's folder(s) of the configuration repository.
 
-One folder per machine: confs/<name>/ where <name> is a host or a container of the spec.
-Proxmox container definitions sit under the host that runs them, by container id.
+A machine's folders are the spec's (arch.conf_dirs(machine): the users' convention, one folder per
+server, container or VM, unless the spec names others; one folder may serve several machines).
+Paths below are inside a folder; Proxmox container definitions sit in the host's folder, by id.
+The clean example repository (confs.example) writes into each machine's first folder.
 """
+import re
 
 ROOT = "confs"
-NOT_NGINX_CONFIG = {".md", ".txt", ".pem", ".crt", ".key", ".sh", ".py", ".json", ".yaml", ".yml", ".html"}
 
 
-def machine_dir(name):
-    return f"{ROOT}/{name}"
+def dirs(arch, machine):
+    return list(arch.conf_dirs(machine))
 
 
-def stunnel_dir(name):
-    return f"{ROOT}/{name}/stunnel"          # *.conf
+def folder(arch, machine):
+    """The folder a missing file of a machine is expected in (its first)."""
+    return f"{ROOT}/{dirs(arch, machine)[0]}"
 
 
-def nginx_dir(name):
-    return f"{ROOT}/{name}/nginx"            # every config file below, any depth
+def machine_dir(arch, name):
+    return folder(arch, name)
 
 
-def pve_file(host, container_id):
-    return f"{ROOT}/{host}/pve/lxc_{container_id}.conf"
+def stunnel_dir(arch, name):
+    return f"{folder(arch, name)}/stunnel"          # *.conf
 
 
-def sanoid_file(host):
-    return f"{ROOT}/{host}/sanoid/sanoid.conf"
+def nginx_dir(arch, name):
+    return f"{folder(arch, name)}/nginx"            # every config file below, any depth
 
 
-def syncoid_file(host):
-    return f"{ROOT}/{host}/sanoid/syncoid-args.conf"
+def pve_inner(container_id):
+    return f"pve/lxc_{container_id}.conf"
+
+
+def pve_file(arch, host, container_id):
+    return f"{folder(arch, host)}/{pve_inner(container_id)}"
+
+
+def sanoid_file(arch, host):
+    return f"{folder(arch, host)}/sanoid/sanoid.conf"
+
+
+def syncoid_file(arch, host):
+    return f"{folder(arch, host)}/sanoid/syncoid-args.conf"
+
+
+def is_pve_of(container_id):
+    pattern = re.compile(rf"(^|/)pve/lxc_{container_id}\.conf$")
+    return lambda inner: bool(pattern.search(inner))
+
+
+def named(name):
+    return lambda inner: inner.rsplit("/", 1)[-1] == name

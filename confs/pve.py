@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 
 from confs.errors import ConfParseError
+from confs.ini import Repeat
+from confs.source import read_text
 
 ENTRY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(.*)$")
 MOUNT_POINT = re.compile(r"^mp[0-9]+$")
@@ -25,7 +27,8 @@ class MountPoint:
 
 @dataclass(frozen=True)
 class PveContainer:
-    entries: list           # [(key, value, line)] of the current configuration
+    entries: list           # [(key, value, line)] of the current configuration, a repeated key's last only
+    repeats: tuple = ()     # ini.Repeat of keys given twice (Proxmox keeps the last)
 
     def mount_points(self):
         return [m for m in (_mount_point(k, v, n) for k, v, n in self.entries) if m]
@@ -50,7 +53,7 @@ def _mount_point(key, value, line):
 
 def parse_pve(path):
     entries = []
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
+    for number, raw in enumerate(read_text(path).splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -60,6 +63,12 @@ def parse_pve(path):
         if not entry:
             raise ConfParseError(number, f"cannot read {line!r}; expected 'key: value'")
         entries.append((entry.group(1), entry.group(2).strip(), number))
-    container = PveContainer(entries)
+    last, repeats = {}, []
+    for key, _, number in entries:
+        if key in last and not key.startswith("lxc."):       # raw lxc.* keys repeat (idmap, mount.entry)
+            repeats.append(Repeat(f"key {key}", last[key], number))
+        last[key] = number
+    kept = [(k, v, n) for k, v, n in entries if k.startswith("lxc.") or last[k] == n]
+    container = PveContainer(kept, tuple(repeats))
     container.mount_points()                        # raises on a malformed mount point
     return container

@@ -2,7 +2,6 @@
 dataset name it writes on the target, which account it logs in with."""
 from dataclasses import dataclass
 
-from confs import layout
 
 
 @dataclass(frozen=True)
@@ -10,30 +9,23 @@ class ReplicatedDataset:
     source_host: str
     target_host: str
     dataset: str            # on the source
-    received_as: str        # on the target (pool_map applied)
+    received_as: str        # on the target
     runner: str             # host whose syncoid-args.conf holds the job
     remote: str             # the other end, which the job logs in to
 
-    @property
-    def jobs_file(self):
-        return layout.syncoid_file(self.runner)
 
 
-def received_name(job, dataset):
-    pool, _, rest = dataset.partition("/")
-    return f"{job.pool_map.get(pool, pool)}/{rest}" if rest else job.pool_map.get(pool, pool)
-
-
-def replicated_datasets(spec):
-    pull = spec.replication.mode == "pull"
-    return [ReplicatedDataset(job.source, job.target, ds, received_name(job, ds),
-                              job.target if pull else job.source, job.source if pull else job.target)
-            for job in spec.replication.jobs for ds in job.datasets]
+def replicated_datasets(arch):
+    """Every dataset the spec replicates (recursive jobs expanded to the spec's datasets under them)."""
+    pull = arch.spec.replication.mode == "pull"
+    return [ReplicatedDataset(r.source, r.target, r.source_dataset, r.target_dataset,
+                              r.target if pull else r.source, r.source if pull else r.target)
+            for r in arch.replicas()]
 
 
 def operator_user(spec, runner):
     """The account a job running on `runner` logs in with (pull mode), e.g. off1operator."""
-    return spec.replication.operator.format(target=runner)
+    return spec.replication.operator.format(target=runner, source=runner)
 
 
 def host_named(spec, word):
@@ -42,3 +34,22 @@ def host_named(spec, word):
         if word in (name, str(host.internal_address), str(host.public_address)) or word.startswith(name + "."):
             return name
     return None
+
+
+def host_file(arch, repo, host, fmt):
+    """(rel, parsed, present) of a host's file of a format (syncoid, sanoid): rel is the file read,
+    or where it is expected; parsed None when missing or unreadable; present when a file is there."""
+    from confs import layout
+    dirs = layout.dirs(arch, host)
+    found = repo.files(dirs, fmt)
+    if found:
+        seen, parsed = found[0]
+        return seen.real, parsed, True
+    expected = layout.syncoid_file(arch, host) if fmt == "syncoid" else layout.sanoid_file(arch, host)
+    return expected, None, repo.has(dirs, fmt)
+
+
+def host_has_folder(arch, repo, host):
+    """Is any file of the host's folders in the repository (else nothing can be said of it)?"""
+    from confs import layout
+    return any(s.folder in layout.dirs(arch, host) for s in repo.seen)

@@ -1,77 +1,224 @@
-"""The configuration repository on disk: finds files by layout, parses each once, keeps failures.
+"""The configuration repository on disk, as the machines see it.
 
-A file that does not parse is remembered (with its ConfParseError) and read as absent; checks
-ask `complete(folder)` before concluding that something is missing from a folder.
+Every file under confs/ is visited once per folder that shows it. Folders are named after servers,
+containers and VMs (the spec says which folder(s) each machine uses: arch.conf_dirs); symlinks
+inside the repository are followed, whether real links or links checked out as small text files
+holding the target path (git without symlink support), so a file of a shared folder is read as part
+of each machine folder linking to it. A link that leads outside the repository or nowhere is a
+finding; so are unreadable files and folders, files over the size limit, bad encodings.
+
+Each visited file gets a format from where it sits (an nginx folder, a stunnel folder, a systemd
+unit or drop-in, sanoid.conf, ...), is parsed once by that format's parser, and is either examined
+or listed as not recognised, with why (coverage).
 """
-from pathlib import Path
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
-from confs import layout
+from confs import formats
 from confs.errors import ConfParseError, ConfsRepoError
-from confs.nginx import parse_nginx
-from confs.pve import parse_pve
-from confs.sanoid import parse_sanoid
-from confs.stunnel import parse_stunnel
-from confs.syncoid import parse_syncoid
+from confs.findings import Finding
+from confs.source import MAX_BYTES, TooBig, Unreadable
 
-PARSERS = {"nginx": parse_nginx, "pve": parse_pve, "sanoid": parse_sanoid,
-           "stunnel": parse_stunnel, "syncoid": parse_syncoid}
+ROOT = "confs"
+LINK_STUB_MAX = 1024
+LINK_STUB = re.compile(r"^\.{1,2}/[^\s]*$|^[^\s/]+(/[^\s]*)+$|^/[^\s/]+(/[^\s]*)+$")
+
+
+@dataclass(frozen=True)
+class Seen:
+    view: str               # the path as its folder shows it: confs/ks1/systemd/system/x.service.d/override.conf
+    real: str               # the file read, relative to the repository root
+    folder: str             # the folder under confs/ it is seen in
+    inner: str              # the path inside that folder
+    fmt: str                # format, or None when not recognised
 
 
 class ConfRepo:
-    def __init__(self, root):
+    def __init__(self, root, machines_of_folder=None):
+        """machines_of_folder: {folder: [machine]} from the spec (arch.conf_dir_machines())."""
         self.root = Path(root)
-        if not (self.root / layout.ROOT).is_dir():
-            raise ConfsRepoError(f"{self.root} is not a configuration repository: "
-                                 f"expected a {layout.ROOT}/ folder in it")
-        self.failures = {}      # relative path -> (format, ConfParseError)
+        base = self.root / ROOT
+        if not base.is_dir():
+            raise ConfsRepoError(f"{self.root} is not a configuration repository: expected a {ROOT}/ folder in it")
+        self.machines_of_folder = machines_of_folder or {}
+        self.problems = []          # Finding: links, unreadable, too big, encoding (requirement by format)
+        self.failures = {}          # real path -> (format, ConfParseError): parsed as nothing
+        self.not_recognised = {}    # real path or folder/ -> why
+        self.links = {}             # view path of a link -> real target
+        self.seen = []              # [Seen]
         self._parsed = {}
+        self._walk_all(base)
 
-    def exists(self, rel):
-        return (self.root / rel).is_file()
+    # -- walking --------------------------------------------------------------------------------
+    def rel(self, path):
+        return PurePosixPath(os.path.relpath(path, self.root)).as_posix()
 
-    def read(self, rel, fmt):
-        """The parsed file, or None when it is missing or does not parse."""
-        if rel not in self._parsed:
-            self._parsed[rel] = None
-            if self.exists(rel):
-                try:
-                    self._parsed[rel] = PARSERS[fmt](self.root / rel)
-                except ConfParseError as exc:
-                    self.failures[rel] = (fmt, exc)
-                except (UnicodeDecodeError, OSError) as exc:
-                    self.failures[rel] = (fmt, ConfParseError(1, f"cannot read the file: {exc}"))
-        return self._parsed[rel]
+    def _inside(self, path):
+        real = os.path.realpath(path)
+        root = os.path.realpath(self.root)
+        return real == root or real.startswith(root + os.sep)
 
-    def files(self, folder, pattern):
-        base = self.root / folder
-        return sorted(p.relative_to(self.root).as_posix() for p in base.glob(pattern) if p.is_file()) \
-            if base.is_dir() else []
+    def _link_target(self, path):
+        """(target path, written target) when `path` is a link (real or checked out as text), else None."""
+        if os.path.islink(path):
+            written = os.readlink(path)
+            return os.path.normpath(os.path.join(os.path.dirname(path), written)), written
+        try:
+            if not os.path.isfile(path) or os.path.getsize(path) > LINK_STUB_MAX:
+                return None
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if "\n" in text.rstrip("\n") or not LINK_STUB.match(text.strip()):
+            return None
+        written = text.strip()
+        target = os.path.normpath(os.path.join(os.path.dirname(path), written))
+        if written.startswith(("./", "../", "/")) or os.path.exists(target):
+            return target, written
+        return None
 
-    def read_all(self, folder, pattern, fmt):
-        """[(relative path, parsed)] of the files that parse."""
-        out = []
-        for rel in self.files(folder, pattern):
-            if fmt == "nginx" and Path(rel).suffix in layout.NOT_NGINX_CONFIG:
+    def _walk_all(self, base):
+        try:
+            folders = sorted(os.scandir(base), key=lambda e: e.name)
+        except OSError as exc:
+            raise ConfsRepoError(f"{base}: unreadable folder ({exc.strerror})") from None
+        # folders reached through links from other folders are shared: read through those links
+        self._pending = []
+        for entry in folders:
+            path = entry.path
+            if entry.is_dir(follow_symlinks=False) or self._link_target(path):
+                self._walk(path, f"{ROOT}/{entry.name}", entry.name, "", set())
+            else:
+                self.not_recognised[self.rel(path)] = "a file directly under confs/, in no machine's folder"
+        linked = {PurePosixPath(t).parts[1] for t in self.links.values()
+                  if t.startswith(ROOT + "/") and len(PurePosixPath(t).parts) > 2}
+        self.shared = {f for f in linked if f not in self.machines_of_folder
+                       and any(s.folder != f and s.real.startswith(f"{ROOT}/{f}/") for s in self.seen)}
+        reached = {s.real for s in self.seen if s.folder not in self.shared}
+        kept = []
+        for s in self.seen:
+            if s.folder in self.shared:
+                if s.real not in reached:
+                    self.not_recognised[s.real] = (f"in {ROOT}/{s.folder}/, a shared folder machines reach through "
+                                                   "links, and no machine's folder links to this file")
                 continue
-            parsed = self.read(rel, fmt)
-            if parsed is not None:
-                out.append((rel, parsed))
+            kept.append(s)
+        self.seen = kept
+
+    def _walk(self, path, view, folder, inner, stack):
+        link = self._link_target(path)
+        if link:
+            target, written = link
+            self.links[view] = self.rel(target)
+            fmt = formats.classify(inner) if inner else None
+            if written.startswith("/"):
+                self._problem(fmt, view, f"link to the absolute path {written} leads outside the repository (it "
+                                         "works only on a machine where that path exists); expected a relative "
+                                         "link inside the repository")
+                return
+            if not self._inside(target):
+                self._problem(fmt, view, f"link to {written} leads outside the repository; expected a link "
+                                         "to a file of the repository (the gate reads nothing outside it)")
+                return
+            if not os.path.exists(target):
+                self._problem(fmt, view, f"link to {written} leads nowhere ({self.rel(target)} does not exist)")
+                return
+            real = os.path.realpath(target)
+            if real in stack:
+                self._problem(fmt, view, f"link to {written} loops back to a folder that contains it")
+                return
+            path = target
+            stack = stack | {real}
+        if os.path.isdir(path):
+            try:
+                entries = sorted(os.listdir(path))
+            except OSError as exc:
+                self._problem(formats.folder_format(inner), view,
+                              f"unreadable folder ({exc.strerror}): its files cannot be checked")
+                return
+            for name in entries:
+                sub = f"{inner}/{name}" if inner else name
+                self._walk(os.path.join(path, name), f"{view}/{name}", folder, sub, stack | {os.path.realpath(path)})
+            return
+        real = self.rel(path)
+        fmt, why = formats.classify_why(inner)
+        self.seen.append(Seen(view, real, folder, inner, fmt))
+        if fmt is None:
+            self.not_recognised.setdefault(real, why)
+
+    def _problem(self, fmt, where, message):
+        for req in (formats.REQUIREMENTS.get(fmt) or ("",)):
+            self.problems.append(Finding(req, where, None, message))
+
+    # -- reading --------------------------------------------------------------------------------
+    def parsed(self, real, fmt):
+        """The parsed file, or None when it does not parse (failure kept) or cannot be read."""
+        key = (real, fmt)
+        if key not in self._parsed:
+            self._parsed[key] = None
+            try:
+                self._parsed[key] = formats.PARSERS[fmt](self.root / real)
+            except ConfParseError as exc:
+                self.failures[real] = (fmt, exc)
+            except Unreadable as exc:
+                self.failures[real] = (fmt, ConfParseError(None, str(exc)))
+            except TooBig as exc:
+                self.failures[real] = (fmt, ConfParseError(None, str(exc)))
+        return self._parsed[key]
+
+    def files(self, folders, fmt, where=None):
+        """[(Seen, parsed)] of the files of a format in these folders (where(inner) filters)."""
+        folders = set(folders)
+        out = []
+        for s in self.seen:
+            if s.folder in folders and s.fmt == fmt and (where is None or where(s.inner)):
+                parsed = self.parsed(s.real, fmt)
+                if parsed is not None:
+                    out.append((s, parsed))
         return out
 
-    def complete(self, folder):
-        """True when no file read under folder failed to parse (absence there is provable)."""
-        prefix = folder.rstrip("/") + "/"
-        return not any(rel.startswith(prefix) for rel in self.failures)
+    def all(self, fmt):
+        return self.files({s.folder for s in self.seen}, fmt)
 
-    def stunnel(self, machine):
-        return self.read_all(layout.stunnel_dir(machine), "*.conf", "stunnel")
+    def has(self, folders, fmt, where=None):
+        """Is there any file of this format in these folders (parsed or not)?"""
+        return any(s.folder in set(folders) and s.fmt == fmt and (where is None or where(s.inner)) for s in self.seen)
 
-    def nginx(self, machine):
-        return self.read_all(layout.nginx_dir(machine), "**/*", "nginx")
+    def complete(self, folders):
+        """True when no file of these folders failed to parse (absence there is provable)."""
+        return not any(s.folder in set(folders) and s.real in self.failures for s in self.seen)
 
-    def machines(self):
-        return sorted(p.name for p in (self.root / layout.ROOT).iterdir() if p.is_dir())
+    def folder_exists(self, folder):
+        return any(s.folder == folder for s in self.seen) or (self.root / ROOT / folder).exists()
 
-    def all_stunnel(self):
-        """Every stunnel file of every machine folder: [(machine, rel, [Service])]."""
-        return [(m, rel, services) for m in self.machines() for rel, services in self.stunnel(m)]
+    # -- coverage --------------------------------------------------------------------------------
+    def coverage(self):
+        """({format: sorted real files read by a check}, {path: why not recognised}). A file of a known
+        format that no check read (its folder is no machine of the spec, or no check asks for it) is
+        named with why, never counted as examined."""
+        examined, skipped = {}, {}
+        read = {key for key in self._parsed}
+        for s in self.seen:
+            if not s.fmt:
+                continue
+            if (s.real, s.fmt) in read:
+                examined.setdefault(s.fmt, set()).add(s.real)
+            else:
+                owner = ("no machine of the spec uses this folder" if s.folder not in self.machines_of_folder
+                         else "no check of the spec's machines asks for this file")
+                skipped.setdefault(s.real, f"a {s.fmt} file not read: {owner}")
+        for fmt, files in examined.items():
+            for f in files:
+                skipped.pop(f, None)
+        not_recognised = {**self.not_recognised, **skipped}
+        return {k: sorted(v) for k, v in sorted(examined.items())}, dict(sorted(not_recognised.items()))
+
+
+__all__ = ["ConfRepo", "Seen", "MAX_BYTES"]

@@ -7,6 +7,7 @@ Unset autosnap means yes (sanoid's default); retention counts only when written 
 from dataclasses import dataclass
 
 from confs.ini import read_ini
+from confs.source import read_text
 
 TEMPLATE_PREFIX = "template_"
 RETENTION_KEYS = ("hourly", "daily", "monthly", "yearly")
@@ -39,6 +40,7 @@ class Policy:
 class SanoidConf:
     def __init__(self, sections):
         self.sections = {s.name: s for s in sections}
+        self.repeats = getattr(sections, "repeats", ())
 
     def _covering_section(self, dataset):
         if dataset in self.sections:
@@ -84,5 +86,11 @@ class SanoidConf:
         return None
 
 
+def parse_sanoid_text(text):
+    """A repeated [section] is merged into the first and a repeated option keeps its last value
+    (as Config::IniFiles gives sanoid a single value); both are remembered in `.repeats`."""
+    return SanoidConf(read_ini(text))
+
+
 def parse_sanoid(path):
-    return SanoidConf(read_ini(path.read_text()))
+    return parse_sanoid_text(read_text(path))

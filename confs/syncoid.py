@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from confs.errors import ConfParseError
+from confs.source import read_text
 
 # syncoid options that take their value as the next word (Getopt: --opt value or --opt=value)
 OPTIONS_WITH_VALUE = {
@@ -88,7 +89,7 @@ def parse_job(text, line):
 
 def parse_syncoid(path):
     jobs = []
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
+    for number, raw in enumerate(read_text(path).splitlines(), 1):
         job = parse_job(raw, number)
         if job:
             jobs.append(job)

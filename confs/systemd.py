@@ -110,3 +110,19 @@ def split_units(lines):
         elif current is not None:
             current.append(line)
     return units, runners
+
+
+def read_unit_file(path):
+    """The lines of a unit file or drop-in of the repository (size limit, encoding checked)."""
+    from confs.source import read_text
+    return read_text(path).splitlines()
+
+
+def unit_from_files(name, files):
+    """A Unit from [(path, lines)]: the unit file first, then its drop-ins in the order systemd
+    applies them (by file name), as `systemctl cat` would show them."""
+    lines = []
+    for path, body in files:
+        lines.append(f"# /{path.lstrip('/')}")
+        lines += body
+    return Unit(name, lines)

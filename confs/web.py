@@ -1,5 +1,7 @@
 """Reading an nginx folder the way nginx would: which server block answers a name, and where a
-proxy_pass really goes (upstream blocks expanded, names of the spec resolved to addresses)."""
+proxy_pass really goes (upstream blocks expanded, variables resolved where the configuration sets
+them with `set` or `map`, names of the spec resolved to addresses). Shared by the static gate and
+the live audit (the files of `nginx -T`)."""
 from dataclasses import dataclass
 from ipaddress import ip_address
 
@@ -12,6 +14,7 @@ class Target:
     address: str            # resolved address, or None when the name is unknown to the spec
     port: int
     scheme: str
+    location: str = ""
 
     def __str__(self):
         return f"{self.scheme}://{self.word}:{self.port}"
@@ -46,6 +49,15 @@ def upstreams_of(files):
     return out
 
 
+def variables_of(files):
+    """{variable: [(rel, value, line)]} set anywhere in these files (set, map)."""
+    out = {}
+    for rel, f in files:
+        for name, values in (f.variables or {}).items():
+            out.setdefault(name, []).extend((rel, v, line) for v, line in values)
+    return out
+
+
 def address_book(arch):
     book = {name: str(h.internal_address) for name, h in arch.spec.hosts.items()}
     book.update({c.name: c.address for c in arch.containers()})
@@ -54,20 +66,37 @@ def address_book(arch):
 
 def resolve(word, book):
     try:
-        return str(ip_address(word))
+        return str(ip_address(word.strip("[]")))
     except ValueError:
         return book.get(word)
 
 
-def targets(rel, passes, upstreams, book):
-    """Every address a list of ProxyPass reaches (variables skipped)."""
+def _split(hostport, scheme):
+    host, _, port = hostport.rpartition(":") if ":" in hostport and not hostport.endswith("]") else (hostport, "", "")
+    return host.strip("[]"), int(port) if port.isdigit() else (443 if scheme == "https" else 80)
+
+
+def targets(rel, passes, upstreams, book, variables=None):
+    """Every address a list of ProxyPass reaches: upstream blocks expanded, $variables resolved to
+    each value the configuration gives them (values that are no address are left out)."""
     out = []
     for p in passes:
         if not p.scheme:
             continue
-        if p.host in upstreams and ":" not in p.raw.split("//", 1)[1].split("/", 1)[0]:
-            out += [Target(urel, line, host, resolve(host, book), port, p.scheme)
-                    for urel, host, port, line in upstreams[p.host]]
+        if p.variables:
+            names = p.variables
+            for name in names:
+                for vrel, value, line in (variables or {}).get(name, []):
+                    if not value or "$" in value or value in ("''", '""'):
+                        continue
+                    host, port = _split(value, p.scheme) if p.host == f"${name}" or p.host == f"${{{name}}}" \
+                        else (p.host.replace(f"${name}", value), p.port)
+                    out.append(Target(vrel, line, host, resolve(host, book), port, p.scheme, p.location))
+            continue
+        hostpart = p.raw.split("//", 1)[1].split("/", 1)[0]
+        if p.host in upstreams and ":" not in hostpart:
+            out += [Target(urel, line, host, resolve(host, book), port, p.scheme, p.location)
+                    for urel, host, port, line in upstreams[p.host] if port]
         else:
-            out.append(Target(rel, p.line, p.host, resolve(p.host, book), p.port, p.scheme))
+            out.append(Target(rel, p.line, p.host, resolve(p.host, book), p.port, p.scheme, p.location))
     return out

@@ -44,6 +44,20 @@ class Replica:
 
 
 @dataclass(frozen=True)
+class JobRef:
+    """One replication job: source host's dataset (and descendants when recursive) -> target dataset."""
+    source: str
+    target: str
+    source_dataset: str
+    target_dataset: str
+    recursive: bool
+    operator: str         # account the receiver uses on the source (pull) or the sender on the target (push)
+
+    def __str__(self):
+        return f"{self.source}:{self.source_dataset} -> {self.target}:{self.target_dataset}"
+
+
+@dataclass(frozen=True)
 class PoolRef:
     host: str
     name: str
@@ -104,13 +118,26 @@ class Mount:
 class Architecture:
     def __init__(self, spec):
         self.spec = spec
+        # each host's internal network; a lab whose networks cannot overlap maps them (map_networks)
+        self.networks = {name: h.internal_network for name, h in spec.hosts.items()}
+
+    def map_networks(self, mapping):
+        """Use other internal networks for some hosts ({host: IPv4Network}), e.g. in a lab where
+        Docker cannot give two networks the same subnet. Container addresses follow."""
+        self.networks.update(mapping)
+
+    def same_network(self, host_a, host_b):
+        """Do two hosts' containers share one internal network (same host, or one datacenter with the
+        same internal network, as off1 and off2 at Free)?"""
+        a, b = self.spec.hosts[host_a], self.spec.hosts[host_b]
+        return host_a == host_b or (a.datacenter == b.datacenter and a.internal_network == b.internal_network)
 
     # machines
     def container(self, name):
         for host, h in self.spec.hosts.items():
             c = h.containers.get(name)
             if c:
-                net = h.internal_network
+                net = self.networks[host]
                 return ContainerRef(name, host, c.id, c.role, str(net.network_address + c.id), c.application,
                                     c.database, str(c.public_address) if c.public_address else None)
         raise KeyError(name)
@@ -149,12 +176,30 @@ class Architecture:
         out = {}
         for kind, db in self.spec.databases.items():
             dbc = self.container(db.container)
-            if dbc.host == c.host:
+            if self.same_network(dbc.host, c.host):
                 out[kind] = f"{dbc.address}:{db.port}"
                 continue
             for link in self.links():
                 if link.connect == f"{dbc.address}:{db.port}" and link.client.host == c.host:
                     out[kind] = f"{link.client.address}:{link.client_accept}"
+        return out
+
+    def conf_dirs(self, machine):
+        """Folders under the configuration repository's confs/ holding a machine's files (the users'
+        convention, a folder named as the machine, unless the spec names them)."""
+        if machine in self.spec.hosts:
+            dirs = self.spec.hosts[machine].conf_dirs
+        else:
+            host = self.container(machine).host
+            dirs = self.spec.hosts[host].containers[machine].conf_dirs
+        return list(dirs) or [machine]
+
+    def conf_dir_machines(self):
+        """{folder under confs/: [machines whose files it holds]} (one folder may serve several)."""
+        out = {}
+        for m in self.machines():
+            for d in self.conf_dirs(m.name):
+                out.setdefault(d, []).append(m.name)
         return out
 
     def host_of(self, machine):
@@ -177,21 +222,35 @@ class Architecture:
         return ports
 
     # storage
+    def jobs(self):
+        rep = self.spec.replication
+        return [JobRef(j.source, j.target, j.dataset, j.target_dataset or j.dataset, j.recursive,
+                       rep.operator.format(target=j.target, source=j.source)) for j in rep.jobs]
+
     def replicas(self):
+        """Every dataset a job replicates: the job's own and, when recursive, each dataset of the spec
+        under it (an install's root, a data folder), named on the target under the job's target."""
         out = []
-        for job in self.spec.replication.jobs:
-            for ds in job.datasets:
-                pool, rest = ds.split("/", 1)
-                out.append(Replica(job.source, job.target, ds, f"{job.pool_map.get(pool, pool)}/{rest}"))
+        written = self.source_datasets()
+        for job in self.jobs():
+            names = [job.source_dataset]
+            if job.recursive:
+                names += sorted(d for d in written.get(job.source, []) if d.startswith(job.source_dataset + "/"))
+            for ds in names:
+                out.append(Replica(job.source, job.target, ds, job.target_dataset + ds[len(job.source_dataset):]))
         return out
 
     def source_datasets(self):
-        """{host: [datasets written there]}: every data folder's dataset, on its flavor's host."""
+        """{host: [datasets written there]}: each install's root dataset and every data folder's
+        dataset, on its flavor's host."""
         out = {}
+        for app in self.spec.applications.values():
+            if app.dataset:
+                out.setdefault(self.spec.flavors[app.flavor].host, []).append(app.dataset)
         for f in self.spec.flavors.values():
             for folder in f.folders.values():
                 out.setdefault(f.host, []).append(folder.dataset)
-        return out
+        return {h: list(dict.fromkeys(ds)) for h, ds in out.items()}
 
     def staging_clones(self):
         return [StagingClone(self.spec.staging.host, c.clone, c.origin) for c in self.spec.staging.clones]
@@ -210,7 +269,7 @@ class Architecture:
         """Is address on the host's internal network (or loopback)?"""
         a = ip_address(address)
         h = self.spec.hosts[host]
-        return a.is_loopback or a in h.internal_network or a == h.internal_address
+        return a.is_loopback or a in self.networks[host] or a == h.internal_address
 
     # web
     def chains(self):
@@ -246,18 +305,24 @@ class Architecture:
     def mounts(self, app_name):
         """Every dataset mount the application's container must have: {path: Mount}."""
         apps = self.spec.applications
+        app = apps[app_name]
         out = {}
+        if app.dataset:
+            host = self.spec.flavors[app.flavor].host
+            out[app.mount_root] = Mount(app.mount_root, app.dataset, host, "", app.flavor, app_name, why="root")
         for flavor, f in self.spec.flavors.items():
             for key, folder in f.folders.items():
                 name = folder.folder or key
                 base = dict(dataset=folder.dataset, host=f.host, folder=name, flavor=flavor, owner=folder.owner)
+                own_path = f"{apps[folder.owner].mount_root}/{name}"
                 if folder.owner == app_name:
-                    out[f"{apps[app_name].mount_root}/{name}"] = Mount(f"{apps[app_name].mount_root}/{name}", why="own", **base)
+                    if folder.owner_mounts:
+                        out[own_path] = Mount(own_path, why="own", **base)
                 elif app_name in folder.shared_with:
-                    out[f"{apps[app_name].mount_root}/{name}"] = Mount(f"{apps[app_name].mount_root}/{name}", why="shared", **base)
-                elif folder.movable:
-                    path = f"{apps[folder.owner].mount_root}/{name}"
-                    out.setdefault(path, Mount(path, why="movable", **base))
+                    path = f"{app.mount_root}/{name}"
+                    out[path] = Mount(path, why="shared", **base)
+                if app_name in folder.mounted_by:
+                    out.setdefault(own_path, Mount(own_path, why="movable", **base))
         return out
 
     @staticmethod

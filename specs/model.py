@@ -1,6 +1,6 @@
 """The shape of the spec (pydantic). Cross-references are checked in specs/crossref.py."""
 from ipaddress import IPv4Address, IPv4Network
-from typing import Literal, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
@@ -10,6 +10,8 @@ class Strict(BaseModel):
 
 
 Name = str
+# a folder directly under the configuration repository's confs/ (e.g. "off2-reverse-proxy", "proxy-off")
+ConfDir = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class Pool(Strict):
@@ -22,6 +24,8 @@ class Container(Strict):
     application: Optional[Name] = None
     database: Optional[Name] = None
     public_address: Optional[IPv4Address] = None
+    # folders under the repository's confs/ holding this machine's files; [] = a folder named as the machine
+    conf_dirs: list[Annotated[str, ConfDir]] = []
 
 
 class Host(Strict):
@@ -32,21 +36,29 @@ class Host(Strict):
     internal_network: IPv4Network
     pools: dict[Name, Pool]
     containers: dict[Name, Container]
+    conf_dirs: list[Annotated[str, ConfDir]] = []  # as Container.conf_dirs
+
+
+DATASET = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$"
 
 
 class Application(Strict):
     flavor: Name
     mode: Literal["public", "pro"]
     mount_root: str = Field(pattern=r"^/")
+    dataset: Optional[str] = Field(default=None, pattern=DATASET)  # the install's root dataset, mounted at mount_root
     public_names: list[str] = Field(min_length=1)
 
 
 class Folder(Strict):
-    dataset: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
+    """One dataset of a flavor. Its owner mounts it at <owner mount_root>/<folder> (unless owner_mounts is
+    false); each install of shared_with at <its mount_root>/<folder>; each of mounted_by at the owner's path."""
+    dataset: str = Field(pattern=DATASET)
     owner: Name
-    folder: Optional[Name] = None
+    folder: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     shared_with: list[Name] = []
-    movable: bool = False
+    mounted_by: list[Name] = []
+    owner_mounts: bool = True
 
 
 class Flavor(Strict):
@@ -107,10 +119,13 @@ class Stunnel(Strict):
 
 
 class Job(Strict):
+    """One syncoid job: dataset of the source host -> target_dataset on the target host (same name if
+    not given), with its descendants when recursive."""
     source: Name
     target: Name
-    datasets: list[str] = Field(min_length=1)
-    pool_map: dict[Name, Name] = {}
+    dataset: str = Field(pattern=DATASET.replace("+$", "*$"))
+    target_dataset: Optional[str] = Field(default=None, pattern=DATASET.replace("+$", "*$"))
+    recursive: bool = True
 
 
 UNIT = r"^[A-Za-z0-9_.:@-]+\.service$"

@@ -45,7 +45,7 @@ def test_sanoid_unknown_template_is_named(tmp_path):
     assert conf.missing_template("pool/off") == ("nope", 2)
 
 
-@pytest.mark.parametrize("text, line", [("[a]\nb = 1\n[a]\n", 3), ("x = 1\n", 1), ("[a]\njunk\n", 2)])
+@pytest.mark.parametrize("text, line", [("x = 1\n", 1), ("[a]\njunk\n", 2)])
 def test_sanoid_errors_carry_their_line(tmp_path, text, line):
     with pytest.raises(ConfParseError) as err:
         parse_sanoid(write(tmp_path, text))
@@ -99,3 +99,27 @@ def test_nginx_exact_name_beats_wildcard_and_upstreams_resolve(tmp_path):
     assert (t.address, t.port, t.line) == ("10.1.0.113", 80, 1)
     [t] = targets("site", other.proxy_passes, {}, {})
     assert (t.address, t.port) == ("10.1.0.1", 80)
+
+
+def test_repeats_are_read_as_the_programs_do_and_named(tmp_path):
+    conf = parse_sanoid(write(tmp_path, "[a]\nhourly = 1\n[b]\nhourly = 2\n[a]\nhourly = 3\ndaily = 4\n"))
+    assert conf.policy("a").count("hourly") == 3 and conf.policy("a").count("daily") == 4   # merged, last wins
+    assert [(r.first, r.line) for r in conf.repeats] == [(1, 5), (2, 6)]
+    services = parse_stunnel(write(tmp_path, "ciphers = PSK\n[a]\naccept = 1\n[a]\naccept = 2\n"))
+    assert [s.accept_port for s in services] == [1, 2]                                   # a second service
+    assert [(r.first, r.line) for r in services.repeats] == [(2, 4)]
+
+
+def test_bad_encoding_names_its_real_line(tmp_path):
+    path = tmp_path / "off.conf"
+    path.write_bytes(b"[a]\naccept = 1\n; caf\xe9\n")
+    with pytest.raises(ConfParseError, match="line 3"):
+        parse_stunnel(path)
+
+
+def test_cipher_strings_are_judged_as_openssl_expands_them():
+    from confs.check_stunnel import cipher_problem
+    assert cipher_problem("PSK") is None
+    assert "non-PSK" in cipher_problem("ALL:!PSK") and "no PSK cipher at all" in cipher_problem("ALL:!PSK")
+    assert "AES256-SHA" in cipher_problem("PSK:AES256-SHA")
+    assert "sets no ciphers" in cipher_problem(None)

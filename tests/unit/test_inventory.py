@@ -50,3 +50,30 @@ def test_pytest_m_prod_without_inventory_stops_at_once(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 4 and "Traceback" not in out
     assert f"inventory {missing} does not exist" in out
+
+
+LAB = (INVENTORIES / "lab.yaml").read_text()
+
+
+def test_the_lab_maps_overlapping_networks_in_one_place():
+    """Every production bridge is 10.1.0.0/24; the lab inventory gives OVH's another, and container
+    addresses (what address checks compare) follow it."""
+    from specs import load_spec
+    from specs.architecture import Architecture
+    arch = Architecture(load_spec())
+    assert arch.container("ovh-stunnel-client").address == "10.1.0.113"
+    load_inventory(INVENTORIES / "lab.yaml", arch)
+    assert arch.container("ovh-stunnel-client").address == "10.1.3.113"
+    assert arch.container("off").address == "10.1.0.113"
+    assert arch.internal("ovh1", "10.1.3.113") and not arch.internal("ovh1", "10.1.0.113")
+
+
+def test_lab_network_map_of_an_unknown_host_is_one_line(tmp_path):
+    from specs import load_spec
+    from specs.architecture import Architecture
+    path = tmp_path / "lab.yaml"
+    path.write_text(LAB.replace("  ovh1: 10.1.3.0/24", "  ovh9: 10.1.3.0/24"))
+    with pytest.raises(SpecError) as err:
+        load_inventory(path, Architecture(load_spec()))
+    line = line_of(path.read_text(), "  ovh9:")
+    assert str(err.value).startswith(f"{path}:{line}: internal_networks.ovh9: no host 'ovh9'"), str(err.value)

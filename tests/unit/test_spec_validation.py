@@ -27,14 +27,27 @@ CASES = [
     ("hosts.yaml", "    datacenter: free\n    roles: [proxmox, replica]", "    datacentre: free\n    roles: [proxmox, replica]",
      "hosts.off1.datacentre", "unknown field"),
     ("hosts.yaml", "{id: 102, role: database", "{id: one-oh-two, role: database", "hosts.off1.containers.mongodb.id", "integer"),
-    ("network.yaml", "client: {container: stunnel-off2, accept: 27017}", "client: {container: stunnel-offf2, accept: 27017}",
+    ("network.yaml", "client: {container: ovh-stunnel-client, accept: 27017}", "client: {container: ovh-stunel-client, accept: 27017}",
      "stunnel.links.mongodb.client.container", "does not exist"),
     ("applications.yaml", "shared_with: [off-pro, obf, opf, opff]", "shared_with: [off-pro, obf, opf, opfff]",
      "flavors.off.folders.users.shared_with.3", "not an application"),
-    ("storage.yaml", "- {source: off2, target: ovh3,", "- {source: off1, target: off2, datasets: *replicated}\n    - {source: off2, target: ovh3,",
-     "replication.jobs.1", "replication cycle"),
+    ("storage.yaml", "- {source: off2, target: off1, dataset: zfs-hdd/off}",
+     "- {source: ovh3, target: off2, dataset: rpool/off/users, target_dataset: zfs-hdd/off/users}\n"
+     "    - {source: off2, target: off1, dataset: zfs-hdd/off}", "replication.jobs.0", "replication cycle"),
+    ("storage.yaml", "dataset: zfs-nvme/off, target_dataset: zfs-hdd/off-nvme}", "dataset: zfs-nvme/off, target_dataset: rpool/off-nvme}",
+     "replication.jobs.1.target_dataset", "not a pool of host off1"),
+    ("storage.yaml", "- {source: off2, target: off1, dataset: zfs-hdd/off-pro}", "- {source: off2, target: off1, dataset: zfs-hdd/off-pro, recursive: maybe}",
+     "replication.jobs.2.recursive", "boolean"),
+    ("applications.yaml", "mounted_by: [off, obf, opff]}", "mounted_by: [off, obf, opfff]}",
+     "flavors.opf.folders.products.mounted_by.2", "not an application"),
+    ("applications.yaml", "dataset: zfs-hdd/obf, public_names", "dataset: zfs-hd/obf, public_names",
+     "applications.obf.dataset", "not a pool of host off2"),
+    ("hosts.yaml", "off1-reverse-proxy: {id: 100,", "off1-reverse-proxy: {id: 101,",
+     "hosts.off2.containers.off2-reverse-proxy.id", "shares the internal network"),
+    ("hosts.yaml", "conf_dirs: [off2-reverse-proxy, proxy-off]", "conf_dirs: [off2-reverse-proxy, ../proxy-off]",
+     "hosts.off2.containers.off2-reverse-proxy.conf_dirs.1", "pattern"),
     ("storage.yaml", "max_lag_minutes: 420", "max_lag_minutes: -5", "replication.max_lag_minutes", "greater than 0"),
-    ("hosts.yaml", "memcached: {id: 121,", "memcached: {id: 120,", "hosts.off2.containers.memcached.id", "already used"),
+    ("hosts.yaml", "off-memcached: {id: 121,", "off-memcached: {id: 120,", "hosts.off2.containers.off-memcached.id", "already used"),
 ]
 
 
@@ -48,7 +61,7 @@ def test_broken_spec_gives_one_clear_error(tmp_path, file, old, new, field, word
     assert message.startswith(f"{spec / file}:"), message
     assert err.value.field == field, message
     assert words in message, message
-    if field != "replication.jobs.1":
+    if field not in ("replication.jobs.0", "hosts.off2.containers.off2-reverse-proxy.id"):
         assert err.value.line == line, message
 
 
@@ -88,4 +101,25 @@ def test_pytest_with_broken_spec_prints_one_line_and_fails(tmp_path):
 
 def test_shipped_spec_loads():
     arch = load_spec()
-    assert set(arch.hosts) == {"off1", "off2", "ovh3"}
+    assert set(arch.hosts) == {"off1", "off2", "ovh1", "ovh3"}
+
+
+def test_shipped_spec_is_production_as_it_runs():
+    """A few values the users' repository states (confs/off2/pve/lxc_113.conf, syncoid-args.conf)."""
+    from specs.architecture import Architecture
+    arch = Architecture(load_spec())
+    mounts = arch.mounts("off")
+    assert mounts["/mnt/off"].dataset == "zfs-hdd/off"
+    assert mounts["/mnt/off/products"].dataset == "zfs-nvme/off/products"
+    assert mounts["/mnt/off/images"].dataset == "zfs-hdd/off/images"
+    assert mounts["/mnt/off-pro/cache/export_files"].dataset == "zfs-hdd/off-pro/cache/export_files"
+    assert arch.mounts("obf")["/mnt/obf/products"].dataset == "zfs-hdd/obf/products"
+    pairs = {(r.target, r.source_dataset, r.target_dataset) for r in arch.replicas()}
+    assert ("off1", "zfs-nvme/off/products", "zfs-hdd/off-nvme/products") in pairs
+    assert ("ovh3", "zfs-hdd/off/users", "rpool/off/users") in pairs
+    assert {str(h.internal_network) for h in arch.spec.hosts.values()} == {"10.1.0.0/24"}
+    assert arch.container("off").address == "10.1.0.113"
+    assert arch.conf_dirs("off2-reverse-proxy") == ["off2-reverse-proxy", "proxy-off"]
+    assert arch.conf_dirs("off-redis") == ["off-redis"]
+    assert arch.conf_dir_machines()["proxy-off"] == ["off2-reverse-proxy"]
+    assert arch.container("obf").address == "10.1.0.116"
