@@ -57,9 +57,13 @@ def test_replication_is_fresh(target, facts, arch):
     elif src.now - source_snaps[-1][1] > max_lag:
         problems.append(f"the newest snapshot on the source {source_snaps[-1][0]} is {_age(src.now, source_snaps[-1][1])}; "
                         f"expected one within {arch.spec.replication.max_lag_minutes} min: check sanoid on {target.source}")
-    if not shared:
-        problems.append(f"{target.target} holds no snapshot received from {target.source} "
-                        f"({len(dst.snapshots(target.target_dataset))} of its own); replication never ran")
+    if not dst.snapshots(target.target_dataset):
+        problems.append(f"{target.target} has no snapshot of {target.target_dataset}; replication never ran")
+    elif not shared:
+        import pytest
+        report(problems, _where(target))
+        pytest.skip(f"cannot measure the lag: {target.target_dataset} shares no snapshot with the source (ZFS-6 "
+                    "reports it)")
     elif dst.now - shared[-1][1] > max_lag:
         problems.append(f"the newest snapshot received from the source, {shared[-1][0]}, is "
                         f"{_age(dst.now, shared[-1][1])}; expected within {arch.spec.replication.max_lag_minutes} min: "
