@@ -1,0 +1,28 @@
+"""--replay checks kept readings with no machine and no inventory; a machine without a kept reading
+errors its own checks with the reason."""
+import shutil
+import subprocess
+import sys
+
+from reports.results import read_cases
+from tests.conftest import ROOT
+from tests.recorded.harness import LAB
+
+
+def _replay(directory, tmp_path):
+    xml = tmp_path / "replay.xml"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", f"--replay={directory}",
+                           "--inventory=/nonexistent.yaml", f"--junitxml={xml}"], cwd=ROOT, capture_output=True, text=True)
+    assert xml.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
+    return read_cases(xml), proc.stdout
+
+
+def test_replay_of_the_healthy_lab_is_green_and_a_missing_reading_errors(tmp_path):
+    kept = tmp_path / "kept"
+    shutil.copytree(LAB, kept)
+    (kept / "redis.reading").unlink()
+    cases, out = _replay(kept, tmp_path)
+    bad = {c.name: c.outcome for c in cases if c.outcome != "passed"}
+    assert len(cases) > 150 and bad and all(o == "error" for o in bad.values()), bad
+    assert all("redis" in c.message and "no recorded reading" in c.message for c in cases if c.outcome == "error")
+    assert "Traceback" not in out
