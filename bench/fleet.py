@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "tests" / "recorded" / "lab"
-SPEC = ROOT / "specs" / "production"
+SPEC = ROOT / "tests" / "recorded" / "lab-spec"   # the spec LAB was recorded with
 NOW = 1_800_000_000
 
 

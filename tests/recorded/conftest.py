@@ -2,12 +2,15 @@ import pytest
 
 from specs import load_spec
 from specs.architecture import Architecture
-from tests.recorded.harness import LAB, Fleet, load_dir
+from fixtures.archcache import memoized
+from tests.recorded.harness import LAB, LAB_SPEC, Fleet, load_dir
 
 
 @pytest.fixture(scope="session")
 def shipped():
-    return Architecture(load_spec())
+    """The spec the lab's readings were recorded with (the shipped spec of that day), kept beside them
+    so that these tests do not depend on later changes of specs/production."""
+    return memoized(Architecture(load_spec(LAB_SPEC)))
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from fixtures.offline import Fleet, checks, load_dir, marks, verdict, verdicts  
 
 HERE = Path(__file__).resolve().parent
 LAB = HERE / "lab"
+LAB_SPEC = HERE / "lab-spec"   # the spec the lab was built from when LAB was recorded
 
 
 def section(text, name, lines, rc=0, err=""):

@@ -6,12 +6,12 @@ import sys
 
 from reports.results import read_cases
 from tests.conftest import ROOT
-from tests.recorded.harness import LAB
+from tests.recorded.harness import LAB, LAB_SPEC
 
 
 def _replay(directory, tmp_path):
     xml = tmp_path / "replay.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", f"--replay={directory}",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", f"--replay={directory}", f"--spec={LAB_SPEC}",
                            "--inventory=/nonexistent.yaml", f"--junitxml={xml}"], cwd=ROOT, capture_output=True, text=True)
     assert xml.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
     return read_cases(xml), proc.stdout
