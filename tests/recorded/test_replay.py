@@ -26,3 +26,15 @@ def test_replay_of_the_healthy_lab_is_green_and_a_missing_reading_errors(tmp_pat
     assert len(cases) > 150 and bad and all(o == "error" for o in bad.values()), bad
     assert all("redis" in c.message and "no recorded reading" in c.message for c in cases if c.outcome == "error")
     assert "Traceback" not in out
+
+
+def test_recorder_keeps_readings_unreachable_reasons_and_the_spec(tmp_path):
+    from fixtures.readings import Unreachable
+    from fixtures.record import Recorder
+    r = Recorder(tmp_path / "kept", LAB_SPEC)
+    r("opff", (LAB / "opff.reading").read_text())
+    r("redis", Unreachable("redis (ssh://x) cannot be read: timed out"))
+    names = sorted(p.name for p in (tmp_path / "kept").iterdir())
+    assert names == ["index.json", "opff.reading", "redis.unreachable", "spec"]
+    assert (tmp_path / "kept" / "spec" / "hosts.yaml").exists()
+    assert "timed out" in (tmp_path / "kept" / "redis.unreachable").read_text()
