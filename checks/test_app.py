@@ -11,11 +11,16 @@ def test_application_runs_its_services_enabled_at_boot(target, facts, arch):
     f = facts[target.name]
     problems = []
     for name, proc in arch.runs(target.role):
+        state = f.services.get(proc.unit)
         if not f.running(proc):
             problems.append(f"{name} is not running (expected a process {proc.comm or proc.args!r}); "
                             f"start it: service {proc.unit} start")
-        if proc.unit not in f.enabled:
-            problems.append(f"{name} is not enabled at boot (unit {proc.unit}); enable it: "
+        elif state is not None and not state.is_active:
+            problems.append(f"{name}: its unit {proc.unit} is {state.active}, though a process looks like it "
+                            f"({', '.join(str(p.pid) for p in f.running(proc))}); start it: service {proc.unit} start")
+        if state is None or not state.is_enabled:
+            problems.append(f"{name} is not enabled at boot (unit {proc.unit} is "
+                            f"{state.enabled if state else 'not read'}); enable it: "
                             f"systemctl enable {proc.unit} / update-rc.d {proc.unit} enable")
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
 
@@ -26,7 +31,32 @@ def test_no_database_server_in_application_container(target, facts, arch):
     problems = [f"database server {name} runs here (pid {', '.join(str(p.pid) for p in found)}: {found[0].args!r}); "
                 f"databases belong in their dedicated container: stop and disable it"
                 for name, proc in arch.database_processes() if (found := f.running(proc))]
+    problems += _database_listeners(f, arch)
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
+
+
+def _database_listeners(f, arch):
+    """What answers, whatever its file is called: a socket on a database port, or a listening
+    process whose binary is a database server's."""
+    ports = arch.database_ports()
+    binaries = {name: proc for name, proc in arch.database_processes()}
+    comms = {c for _, proc in binaries.items() for c in ([proc.comm] if isinstance(proc.comm, str) else proc.comm or [])}
+    exes = f.listening_binaries
+    seen, problems = set(), []
+    for sock in f.listening:
+        owners = ", ".join(f"{n} pid {p} ({exes.get(p, '?')})" for n, p in zip(sock.names, sock.pids)) or \
+            "owner not visible"
+        kind = ports.get(sock.port)
+        by_binary = [exes.get(p, "-").rsplit("/", 1)[-1] for p in sock.pids]
+        if kind and (sock.address, sock.port) not in seen:
+            seen.add((sock.address, sock.port))
+            problems.append(f"something answers on {kind}'s port {sock.address}:{sock.port} ({owners}); "
+                            "a database server runs here whatever its name: databases belong in their dedicated "
+                            "container")
+        elif any(b in comms for b in by_binary) and (sock.address, sock.port) not in seen:
+            seen.add((sock.address, sock.port))
+            problems.append(f"a database server binary listens on {sock.address}:{sock.port} ({owners})")
+    return problems
 
 
 @requirement("APP-1", over=_app_containers)

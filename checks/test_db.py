@@ -15,7 +15,8 @@ def test_database_runs_in_its_dedicated_container(target, facts, arch):
         if c.name == home.name or c.role == "application":  # applications: APP-3
             continue
         other = facts.maybe(c.name)  # an unreachable one errors in its own checks
-        if other and (found := other.running(proc)):
+        # a Proxmox host lists its containers' processes too (cgroup /lxc/<id>/): only its own count
+        if other and (found := other.running(proc, other.own_processes if c.role == "host" else None)):
             problems.append(f"{db.process} also runs on {c.name} ({c.role} on {c.host}, pid {found[0].pid}); "
                             f"expected only in {home.name}")
     report(problems, f"database {target}")

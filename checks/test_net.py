@@ -86,18 +86,27 @@ def test_psk_files_are_private(target, facts, arch):
         if entry["owner"] != "root" or mode & 0o077 and not (mode & 0o037 == 0 and entry["group"].startswith("stunnel")):
             problems.append(f"PSK file {link.psk_path} is mode {entry['mode']} owner {entry['owner']}:{entry['group']}; "
                             "expected root-owned, readable by root (and the stunnel group) alone: chmod 600")
-    psk_dir = f.lines("psk_dir")
-    if psk_dir and int(psk_dir[0].split()[0], 8) & 0o007:
-        problems.append(f"{arch.spec.stunnel.psk_dir} is mode {psk_dir[0].split()[0]}; expected closed to others (0700)")
+    mode, _, _ = f.evidence("psk_dir")
+    if int(mode, 8) & 0o007:
+        problems.append(f"{arch.spec.stunnel.psk_dir} is mode {mode}; expected closed to others (0700)")
     report(problems, f"{target.role} container {target.name} on {target.host}")
 
 
 @requirement("NET-5", over=targets.hosts)
 def test_proxmox_web_interface_is_not_public(target, facts, arch):
+    """Judged by what the auditor reaches from outside (the public address) and, for a socket bound
+    to a public address, by the nftables rules that must drop it; the socket alone decides nothing."""
+    from fixtures.probes.network import public_port_filtered
     f = facts[target.name]
     port = arch.spec.proxmox.web_port
     internal = lambda a: arch.internal(target.name, a)
-    problems = [f"the Proxmox web interface listens on {addr}:{port}, reachable from the public; bind it to the "
-                "internal address or firewall it, and use an ssh tunnel"
-                for addr, p in f.listening if p == port and f.public_facing(addr, internal)]
+    problems = [f"the Proxmox web interface answers the auditor at {ep} from outside; bind it to the internal "
+                "address or drop it in nftables, and use an ssh tunnel"
+                for ep, result in f.evidence("outside").items() if result == "open"]
+    exposed = [f"{addr}:{p}" for addr, p in f.listening if p == port and f.public_facing(addr, internal)]
+    if exposed and not problems:
+        filtered = public_port_filtered(f.evidence("nft"), port)
+        if not filtered:
+            problems.append(f"the Proxmox web interface listens on {', '.join(exposed)} and no nftables input rule "
+                            f"drops port {port} from public addresses (nft list ruleset); filter it")
     report(problems, f"host {target.name}")

@@ -13,6 +13,7 @@ from checks.requirement import report, requirement
 from confs.replication import host_named
 from confs.systemd import Unit, exec_command, is_instance_of, split_units
 from confs.zfs_allow import parse_allow, rights_of
+from fixtures.probes import MissingEvidence
 
 OPERATOR_RIGHTS = {"send", "hold"}      # what the requirement grants
 TOLERATED = {"release"}                 # releasing its own holds takes nothing from the source
@@ -62,8 +63,7 @@ def _job_findings(arch, r, runner_facts, runner, remote, operator):
 
 
 def _account_findings(remote_facts, remote, operator):
-    entries = [l.split(":") for l in remote_facts.lines("accounts")]
-    entry = next((e for e in entries if e[0] == operator), None)
+    entry = remote_facts.evidence("accounts").get(operator)
     if entry is None:
         return [f"the operator account {operator} does not exist on {remote} (getent passwd {operator} is empty); "
                 f"create it (useradd) and delegate it send,hold with zfs allow"]
@@ -73,26 +73,37 @@ def _account_findings(remote_facts, remote, operator):
 
 
 def _sshd_findings(remote_facts, remote):
-    lines = remote_facts.lines("sshd")
-    effective = [l.split()[1].lower() for l in lines if l.startswith("effective ") and len(l.split()) > 1]
-    if effective:
-        value, where = effective[0], "sshd -T"
-    else:
-        files = [l.split() for l in lines if l.startswith("file ")]
-        if not files:
-            return [f"sshd on {remote} sets no PermitRootLogin (sshd -T could not be read and no sshd_config "
-                    "file sets it): the default lets root log in with a key; set PermitRootLogin no"]
-        value, where = files[0][2].lower(), files[0][1]
+    """No root login between sites: what sshd decides for root coming from each receiving site
+    (`sshd -T -C user=root,host=..,addr=..`: Match blocks count). When sshd -T cannot run (not root),
+    the files decide only if no Match block could change them."""
+    reading = remote_facts.evidence("sshd")
+    decided = [c for c in reading.contexts if c.rc == 0 and c.value]
+    problems = [f"sshd on {remote} lets root log in from {c.host} ({c.address}): PermitRootLogin {c.value} "
+                f"(sshd -T -C user=root,host={c.host},addr={c.address}); expected no: replication logs in as the "
+                "operator, never root" for c in decided if c.value != "no"]
+    if decided:
+        return problems
+    failed = next((c for c in reading.contexts if c.rc != 0), None)
+    matches = [w for w, key, _ in reading.files if key == "match"]
+    settings = [(w, v.lower()) for w, key, v in reading.files if key == "permitrootlogin"]
+    why = f"sshd -T failed: {failed.value or 'exit ' + str(failed.rc)}" if failed else "sshd -T printed no PermitRootLogin"
+    if matches:
+        raise MissingEvidence(f"{remote}: {why}, and Match blocks ({', '.join(matches[:3])}) may allow root from "
+                              "another site; read it as root")
+    if not settings:
+        return [f"sshd on {remote} sets no PermitRootLogin ({why}, no sshd_config file sets it): the default lets "
+                "root log in with a key; set PermitRootLogin no"]
+    where, value = settings[0]
     if value != "no":
         return [f"sshd on {remote} has PermitRootLogin {value} ({where}); expected no: replication logs in as the "
-                f"operator, never root"]
+                "operator, never root"]
     return []
 
 
 def _allow_output(remote_facts, dataset):
     """(exit code, [lines]) of `zfs allow <dataset>` as gathered, or None if it was not read."""
     out, current = {}, None
-    for line in remote_facts.raw.get("zfs_allow", []):
+    for line in remote_facts.evidence("zfs_allow"):
         if line.startswith("@@dataset "):
             _, name, rc = line.split(" ", 2)
             current = out.setdefault(name, [int(rc) if rc.strip().isdigit() else 1, []])
@@ -198,7 +209,7 @@ def _runner_findings(tool, path, lines):
 @requirement("OPS-1", over=job_units, reads=reads_host)
 def test_a_failing_job_is_reported(target, facts):
     f = facts[target.host]
-    units, runners = split_units(f.raw.get("units", []))
+    units, runners = split_units(f.evidence("units"))
     unit = Unit(target.unit, units.get(target.unit, []))
     where = f"{target.unit} on {target.host}"
     if not unit.exists:

@@ -51,25 +51,39 @@ def test_only_the_proxy_listens_for_the_public(target, facts, arch):
     report(problems, f"{target.role} container {target.name} on {target.host}")
 
 
-@requirement("NET-6", over=targets.chains, reads=targets.reads_proxy)
+def _tls_sites(arch):
+    """Every public name served over TLS, with the machine serving it (the chains' proxies, the images host)."""
+    from fixtures.probes.network import tls_names
+    machines = [c.proxy.name for c in arch.chains() if c.proxy] + [arch.spec.web.images.host]
+    return [TlsSite(name, m) for m in dict.fromkeys(machines) for name in dict.fromkeys(tls_names(arch, m)[0])]
+
+
+class TlsSite(str):
+    def __new__(cls, name, machine):
+        site = super().__new__(cls, name)
+        site.machine = machine
+        return site
+
+
+@requirement("NET-6", over=_tls_sites, reads=lambda site, arch: [site.machine])
 def test_public_certificate_is_valid_long_enough(target, facts, arch):
+    """The certificate a TLS handshake for the name gets (what nginx serves now, not the file on disk)."""
     import datetime
-    f = facts[target.proxy.name]
-    where = f"reverse proxy {target.proxy.name} on {target.proxy.host}, site {target.public_name}"
-    certs = [s.certificate for s in f.nginx_servers if target.public_name in s.names and s.certificate]
-    if not certs:
-        report([f"no TLS server block (ssl_certificate) for {target.public_name}"], where)
+    f = facts[target.machine]
+    where = f"{target} served by {target.machine}"
+    served = f.served_certificates.get(str(target))
+    if served is None or served.not_after is None:
+        why = served.error if served and served.error else f"exit {served.rc}" if served else "not tried"
+        report([f"no certificate is served for {target} on port 443 ({why})"], where)
     problems = []
-    now = datetime.datetime.now(datetime.timezone.utc)
-    for path in certs:
-        end = f.certificates.get(path)
-        if end is None:
-            problems.append(f"certificate {path} cannot be read")
-            continue
-        days = (end - now).total_seconds() / 86400
-        if days < arch.spec.web.tls_min_days:
-            problems.append(f"certificate {path} expires {end:%Y-%m-%d} ({days:.1f} days left); "
-                            f"expected at least {arch.spec.web.tls_min_days} days: renew it")
+    now = datetime.datetime.fromtimestamp(f.now, datetime.timezone.utc)
+    days = (served.not_after - now).total_seconds() / 86400
+    if days < arch.spec.web.tls_min_days:
+        problems.append(f"the certificate served for {target} expires {served.not_after:%Y-%m-%d} ({days:.1f} days "
+                        f"left); expected at least {arch.spec.web.tls_min_days} days: renew it and reload nginx")
+    if not served.covers(str(target)):
+        problems.append(f"the certificate served for {target} names {', '.join(served.names) or 'no DNS name'}; "
+                        "it does not cover the name")
     report(problems, where)
 
 
