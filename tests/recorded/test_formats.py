@@ -10,12 +10,13 @@ from tests.recorded.harness import replaced, run, section, zfs_snapshots
 
 NOW = 1_800_000_000
 SRC, DST, DS = "off2", "off1", "zfs-nvme/off/products"
-REPLICA = f"{DST}:{DS}"
+DST_DS = "zfs-hdd/off-nvme/products"      # off1 pulls off2's zfs-nvme/off into zfs-hdd/off-nvme
+REPLICA = f"{DST}:{DST_DS}"
 
 
 def _zfs_pair(fleet, shipped, source, replica, now=NOW):
     f = replaced(fleet, shipped, SRC, section(zfs_snapshots(fleet[SRC].text, DS, source), "clock", [str(now)]))
-    return replaced(f, shipped, DST, section(zfs_snapshots(fleet[DST].text, DS, replica), "clock", [str(now)]))
+    return replaced(f, shipped, DST, section(zfs_snapshots(fleet[DST].text, DST_DS, replica), "clock", [str(now)]))
 
 
 # --- OpenZFS 2.x ----------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def test_zfs_2_6_9_with_a_missing_dataset_are_not_a_pass(check, fleet, shipped):
     import re
     text = fleet[DST].text
     body = re.search(r"^@@@zfs\n(.*?)^@@@\.rc zfs", text, re.S | re.M).group(1).splitlines()
-    f = replaced(fleet, shipped, DST, section(text, "zfs", [l for l in body if not l.startswith(DS)]))
+    f = replaced(fleet, shipped, DST, section(text, "zfs", [l for l in body if not l.startswith(DST_DS)]))
     outcome, message = run(check, REPLICA, f, shipped)
     assert outcome == "skipped" and "does not exist" in message
     assert run(test_zfs.test_dataset_is_replicated_along_the_topology, REPLICA, f, shipped)[0] == "failed"
@@ -234,7 +235,7 @@ def test_zfs8_a_match_block_letting_root_in_from_another_site_is_red(fleet, ship
              "@@file /etc/ssh/sshd_config.d/lab.conf:3:PermitRootLogin no",
              "@@file /etc/ssh/sshd_config:130:Match Address 198.18.0.1"]
     outcome, message = run(test_replication_rights.test_replication_pulls_through_an_unprivileged_operator,
-                           f"{DST}:{DS}", _sshd(fleet, shipped, lines), shipped)
+                           "off2:zfs-nvme/off -> off1:zfs-hdd/off-nvme", _sshd(fleet, shipped, lines), shipped)
     assert outcome == "failed" and "lets root log in from off1 (198.18.0.1): PermitRootLogin yes" in message
 
 
@@ -243,7 +244,7 @@ def test_zfs8_global_yes_but_no_for_every_site_passes(fleet, shipped):
              "@@ctx ovh3 198.18.0.3 0", "permitrootlogin no", "@@ctx ovh3 10.0.3.3 0", "permitrootlogin no",
              "@@file /etc/ssh/sshd_config:40:PermitRootLogin prohibit-password",
              "@@file /etc/ssh/sshd_config:130:Match Address 10.0.0.0/8,198.18.0.0/15"]
-    assert run(test_replication_rights.test_replication_pulls_through_an_unprivileged_operator, f"{DST}:{DS}",
+    assert run(test_replication_rights.test_replication_pulls_through_an_unprivileged_operator, "off2:zfs-nvme/off -> off1:zfs-hdd/off-nvme",
                _sshd(fleet, shipped, lines), shipped)[0] == "passed"
 
 
@@ -251,7 +252,7 @@ def test_zfs8_sshd_t_refused_with_match_blocks_is_no_evidence(fleet, shipped):
     lines = ["@@ctx off1 198.18.0.1 255", "sshd: no hostkeys available -- exiting.",
              "@@file /etc/ssh/sshd_config:40:PermitRootLogin no", "@@file /etc/ssh/sshd_config:130:Match User backup"]
     outcome, message = run(test_replication_rights.test_replication_pulls_through_an_unprivileged_operator,
-                           f"{DST}:{DS}", _sshd(fleet, shipped, lines), shipped)
+                           "off2:zfs-nvme/off -> off1:zfs-hdd/off-nvme", _sshd(fleet, shipped, lines), shipped)
     assert outcome == "failed" and "no evidence" in message and "Match blocks" in message
 
 

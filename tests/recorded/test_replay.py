@@ -20,11 +20,11 @@ def _replay(directory, tmp_path):
 def test_replay_of_the_healthy_lab_is_green_and_a_missing_reading_errors(tmp_path):
     kept = tmp_path / "kept"
     shutil.copytree(LAB, kept)
-    (kept / "redis.reading").unlink()
+    (kept / "off-redis.reading").unlink()
     cases, out = _replay(kept, tmp_path)
     bad = {c.name: c.outcome for c in cases if c.outcome != "passed"}
     assert len(cases) > 150 and bad and all(o == "error" for o in bad.values()), bad
-    assert all("redis" in c.message and "no recorded reading" in c.message for c in cases if c.outcome == "error")
+    assert all("off-redis" in c.message and "no recorded reading" in c.message for c in cases if c.outcome == "error")
     assert "Traceback" not in out
 
 
