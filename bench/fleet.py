@@ -50,9 +50,10 @@ def spec(gen, apps):
                                "containers": containers}
         data["flavors"][name] = {"host": name, "folders": {
             "products": {"dataset": f"zfs-nvme/{name}/products", "owner": f"{name}-a0"},
-            "product_images": {"dataset": f"zfs-hdd/{name}/images", "owner": f"{name}-a0"}}}
-        jobs.append({"source": name, "target": backups, "datasets": [f"zfs-nvme/{name}/products", f"zfs-hdd/{name}/images"],
-                     "pool_map": {"zfs-nvme": "rpool", "zfs-hdd": "rpool"}})
+            "images": {"dataset": f"zfs-hdd/{name}/images", "owner": f"{name}-a0"}}}
+        for dataset in (f"zfs-nvme/{name}/products", f"zfs-hdd/{name}/images"):
+            jobs.append({"source": name, "target": backups, "dataset": dataset,
+                         "target_dataset": "rpool/" + dataset.split("/", 1)[1], "recursive": False})
     return data
 
 
