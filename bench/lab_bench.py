@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/lab_bench.py [--cold]
 
-Run it under the lab lock (see the README). --cold first removes every `offlab/*` image and tears
-the lab down, so the bring-up builds the image from an empty image store (mmdebstrap + docker
-build). Prints the bring-up wall time (cold or warm), a second bring-up (nothing to do), the image
-size, and the memory of the lab's containers (`docker stats --no-stream`), in total and per role.
+Run it under the lab lock (see the README). It tears the lab down and brings it up again (warm: the
+images are kept); --cold also removes every `offlab/*` image first, so the bring-up builds the image
+from an empty image store (mmdebstrap + docker build). Prints the bring-up wall time, a second
+bring-up (nothing to do), the image size, and the memory of the lab's containers
+(`docker stats --no-stream`), in total and per role.
 """
 import argparse
 import subprocess
@@ -67,7 +68,8 @@ def main(argv=None):
                 client.images.remove(tag, force=True)
         timed("cold bring-up (empty image store: image build + bring-up)", lambda: bringup.up(arch))
     else:
-        timed("bring-up", lambda: bringup.up(arch))
+        bringup.down()
+        timed("warm bring-up (images kept, lab down)", lambda: bringup.up(arch))
     timed("second bring-up (nothing changed)", lambda: bringup.up(arch))
     size = client.images.get(image.base_tag()).attrs["Size"]
     print(f"image {image.base_tag()}: {size / 2**20:.0f} MiB")
