@@ -120,3 +120,14 @@ def test_lab_network_map_of_an_unknown_host_is_one_line(tmp_path):
         load_inventory(path, Architecture(load_spec()))
     line = line_of(path.read_text(), "  ovh9:")
     assert str(err.value).startswith(f"{path}:{line}: internal_networks.ovh9: no host 'ovh9'"), str(err.value)
+
+
+def test_inventory_given_with_a_space_is_one_line(tmp_path):
+    """`--inventory FILE`: pytest would take FILE for a test path (and lose its settings): say how to write it."""
+    path = tmp_path / "prod.yaml"
+    path.write_text("backend: ssh\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-m", "prod", "--inventory", str(path), "-q"],
+                          cwd=ROOT, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4 and "Traceback" not in out
+    assert "write --inventory=FILE (with '=')" in out

@@ -207,3 +207,39 @@ Host *
     assert target(cfg, "off2").known_hosts[:2] == (os.path.expanduser("~/kh1"), "/etc/kh2")
     assert target(cfg, "off2").identity_files == (os.path.expanduser("~/.ssh/oncall"),)
     assert target(cfg, "off2").describe() == "ssh://oncall@off2.example.org:22 via bastion"
+
+
+def test_include_is_followed(tmp_path):
+    (tmp_path / "off.conf").write_text("Host off1\n  HostName off1.example.org\n  Port 2200\n")
+    cfg = config(tmp_path, f"Include {tmp_path}/*.conf\nHost *\n  User oncall\n")
+    t = target(cfg, "off1")
+    assert (t.hostname, t.port, t.user) == ("off1.example.org", 2200, "oncall")
+
+
+def test_keys_from_the_agent_first(tmp_path, key, monkeypatch):
+    """An agent holding the key: no IdentityFile is needed (and none is read)."""
+    import shutil
+    import subprocess
+    if not shutil.which("ssh-agent"):
+        pytest.skip("no ssh-agent on this machine")
+    key_path, pub = key
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        subprocess.run(["ssh-add", "-q", str(key_path)], check=True, capture_output=True)
+        key_path.unlink()
+        known = tmp_path / "known_hosts"
+        with LoopbackSshd(pub) as sshd:
+            known.write_text(sshd.known_hosts_line())
+            t = target(config(tmp_path, host_block("off1", sshd, tmp_path / "absent", known)), "off1")
+            c = Connections({"off1": frozenset([READ])})
+            assert c.run("off1", t, READ).rc == 0
+            c.close()
+    finally:
+        agent.terminate()
+        agent.wait()
