@@ -103,3 +103,26 @@ def test_via_pct_a_container_is_read_on_its_host_with_one_exact_text(arch):
     assert text in allowed[off.host] and "off" not in allowed
     assert script(arch, off.host, sudo=True) in allowed[off.host]
     assert set(allowlist(arch, via="jump")) == set(machines(arch))
+
+
+@pytest.mark.parametrize("text", ["touch /x", "systemctl restart nginx", "echo x > /etc/passwd", "ps; rm -f /y",
+                                  "zfs allow -u off send,hold zfs-hdd/off", "zfs destroy p/d", "sed -i s/a/b/ f",
+                                  "nginx -s stop", "cat f | tee g", "nft flush ruleset", "pct stop 101"])
+def test_a_writing_construct_is_named(text):
+    from fixtures.remote_commands import writes
+    assert writes(text), text
+
+
+def test_every_probe_reads_only_and_a_writing_probe_is_refused(arch, monkeypatch):
+    from fixtures import probes
+    from fixtures.probes import Probe
+    from fixtures.remote_commands import Refused, writes
+    for m in machines(arch):
+        for p in catalogue().values():
+            command = p.command_for(arch, m)
+            assert not command or not writes(command), (m, p.name, writes(command))
+    real = probes.catalogue()
+    bad = Probe("bad", "ps -e; systemctl restart nginx", lambda lines: lines, ())
+    monkeypatch.setattr(probes, "catalogue", lambda: {**real, "bad": bad})
+    with pytest.raises(Refused, match="probe bad would send 'systemctl restart'"):
+        allowlist(arch)
