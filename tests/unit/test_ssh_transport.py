@@ -234,12 +234,20 @@ def test_keys_from_the_agent_first(tmp_path, key, monkeypatch):
         subprocess.run(["ssh-add", "-q", str(key_path)], check=True, capture_output=True)
         key_path.unlink()
         known = tmp_path / "known_hosts"
-        with LoopbackSshd(pub) as sshd:
-            known.write_text(sshd.known_hosts_line())
-            t = target(config(tmp_path, host_block("off1", sshd, tmp_path / "absent", known)), "off1")
-            c = Connections({"off1": frozenset([READ])})
-            assert c.run("off1", t, READ).rc == 0
+        servers = [LoopbackSshd(pub).__enter__() for _ in range(8)]
+        try:   # the machines are connected in parallel: each signs with the agent at the same time
+            known.write_text("".join(s.known_hosts_line() for s in servers))
+            cfg = config(tmp_path, "".join(host_block(f"m{i}", s, tmp_path / "absent", known)
+                                           for i, s in enumerate(servers)))
+            c = Connections({f"m{i}": frozenset([READ]) for i in range(len(servers))})
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(8) as pool:
+                results = list(pool.map(lambda i: c.run(f"m{i}", target(cfg, f"m{i}"), READ).rc, range(len(servers))))
+            assert results == [0] * len(servers)
             c.close()
+        finally:
+            for s in servers:
+                s.__exit__(None, None, None)
     finally:
         agent.terminate()
         agent.wait()
