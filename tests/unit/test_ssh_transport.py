@@ -245,6 +245,15 @@ def test_keys_from_the_agent_first(tmp_path, key, monkeypatch):
                 results = list(pool.map(lambda i: c.run(f"m{i}", target(cfg, f"m{i}"), READ).rc, range(len(servers))))
             assert results == [0] * len(servers)
             c.close()
+            # IdentityAgent names the agent's socket (a laptop's 1Password or gpg-agent): SSH_AUTH_SOCK unset
+            monkeypatch.delenv("SSH_AUTH_SOCK")
+            cfg = config(tmp_path, host_block("m0", servers[0], tmp_path / "absent", known, f"  IdentityAgent {sock}\n"))
+            c = Connections({"m0": frozenset([READ])})
+            assert c.run("m0", target(cfg, "m0"), READ).rc == 0
+            c.close()
+            cfg = config(tmp_path, host_block("m0", servers[0], tmp_path / "absent", known, "  IdentityAgent none\n"))
+            with pytest.raises(SshError, match="no key accepted"):
+                Connections({"m0": frozenset([READ])}).run("m0", target(cfg, "m0"), READ)
         finally:
             for s in servers:
                 s.__exit__(None, None, None)
