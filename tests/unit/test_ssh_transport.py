@@ -7,7 +7,7 @@ import pytest
 
 from fixtures.remote_commands import Refused
 from fixtures.ssh_transport import CommandTimeout, Connections, HostKeyError, SshError, fingerprint, load_config, target
-from tests.unit.loopback_sshd import LoopbackSshd, answer, write_key
+from tests.unit.loopback_sshd import LoopbackSshd, write_key
 
 READ = "printf 'reading\\n@@@end\\n'"
 
