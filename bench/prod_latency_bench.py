@@ -8,7 +8,8 @@ For each way of reading the lab (the docker inventory; ssh through ProxyJump as 
 time and the remote commands per machine. Then it adds the delay with tc netem on every interface inside
 every lab container's own network namespace (`nsenter -t <pid> -n tc qdisc add dev <if> root netem delay`),
 so each packet a lab machine sends waits that long (a round trip to a host +1x, to a container through
-its host +3x), runs the two ssh paths again, and removes the delay.
+its host +3x), runs the two ssh paths again, and removes the delay. On a kernel without netem, delay
+relays in the hosts' namespaces add the same to the audit's ssh (class Relays).
 """
 import argparse
 import re
@@ -63,62 +64,50 @@ def netem_available():
     return proc.returncode == 0
 
 
-RELAY_PORT = 2222
-REDIRECT = ["-t", "nat", "PREROUTING", "-p", "tcp", "--dport", "22", "-j", "REDIRECT", "--to-ports", str(RELAY_PORT)]
-
-
 class Relays:
-    """Where the kernel has no netem: in every lab machine's network namespace, incoming ssh (port 22) is
-    redirected to bench/delay_relay.py, which delays what the machine sends by delay_ms (and, on a container,
-    what its host sends it too), as netem on every lab container's egress would for the audit's ssh."""
+    """Where the kernel has no netem: in each lab host's network namespace, two delay relays on 127.0.0.1
+    (bench/delay_relay.py) fed by iptables DNAT: ssh from outside to the host's public address (what the host
+    sends back waits delay_ms), and ssh the host opens to its containers' port 22 (ProxyJump's channel, pct's
+    ssh: each way waits delay_ms). For the audit's ssh this is what netem on every lab egress would add; the
+    relays listen on the host's loopback only, so the lab's listeners seen from outside are unchanged."""
 
     def __init__(self, arch, delay_ms):
         from fixtures.lab import hosts
-        from fixtures.lab.state import docker_name
         pids = lab_pids()
-        self.targets = [(pids[hosts.container_name(h)], "127.0.0.1", 0) for h in arch.spec.hosts]
-        self.targets += [(pids[docker_name(c.name)], c.address, delay_ms) for c in arch.containers()]
-        self.delay, self.procs, self.rules = delay_ms, [], []
+        self.hosts = [(pids[hosts.container_name(h)], str(arch.spec.hosts[h].public_address), str(arch.networks[h]))
+                      for h in arch.spec.hosts]
+        self.delay, self.procs, self.undo = delay_ms, [], []
+
+    def _relay(self, pid, port, target, to_server, to_client):
+        proc = subprocess.Popen(["nsenter", "-t", str(pid), "-n", sys.executable, str(ROOT / "bench" / "delay_relay.py"),
+                                 str(port), target, str(to_server), str(to_client)], stdout=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        if proc.stdout.readline().strip() != "ready":
+            raise SystemExit(f"delay relay in the namespace of pid {pid} did not start")
+
+    def _run(self, pid, *args):
+        subprocess.run(["nsenter", "-t", str(pid), "-n", *args], check=True, capture_output=True)
 
     def __enter__(self):
-        relay = str(ROOT / "bench" / "delay_relay.py")
-        for pid, target, to_server in self.targets:
-            proc = subprocess.Popen(["nsenter", "-t", str(pid), "-n", sys.executable, relay, str(RELAY_PORT), target,
-                                     "22", str(to_server), str(self.delay)], stdout=subprocess.PIPE, text=True)
-            self.procs.append(proc)
-            if proc.stdout.readline().strip() != "ready":
-                raise SystemExit(f"delay relay in the namespace of pid {pid} did not start")
-            rule = ["nsenter", "-t", str(pid), "-n", "iptables", "-t", "nat"]
-            subprocess.run(rule + ["-I"] + REDIRECT[2:], check=True)
-            self.rules.append(rule)
-        return len(self.targets)
+        d = self.delay
+        for pid, public, internal in self.hosts:
+            self._relay(pid, 2222, "127.0.0.1:22", 0, d)
+            self._relay(pid, 2223, "original", d, d)
+            self._run(pid, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1")
+            self.undo.append((pid, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=0"))
+            for chain, match, port in (("PREROUTING", ["-d", public], 2222),
+                                       ("OUTPUT", ["-d", internal, "-m", "mark", "!", "--mark", "0x22"], 2223)):
+                rule = [chain, "-p", "tcp", *match, "--dport", "22", "-j", "DNAT", "--to-destination", f"127.0.0.1:{port}"]
+                self._run(pid, "iptables", "-t", "nat", "-I", *rule)
+                self.undo.append((pid, "iptables", "-t", "nat", "-D", *rule))
+        return len(self.hosts)
 
     def __exit__(self, *exc):
-        for rule in self.rules:
-            subprocess.run(rule + ["-D"] + REDIRECT[2:], capture_output=True)
+        for pid, *args in reversed(self.undo):
+            subprocess.run(["nsenter", "-t", str(pid), "-n", *args], capture_output=True)
         for proc in self.procs:
             proc.terminate()
             proc.wait()
-
-
-def interfaces(pid):
-    out = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-o", "link", "show"], capture_output=True,
-                         text=True, check=True).stdout
-    return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if " lo:" not in line]
-
-
-def netem(delay_ms, on):
-    """Add (on) or remove the delay on every interface of every lab container; returns the count."""
-    count = 0
-    for name, pid in lab_pids().items():
-        for dev in interfaces(pid):
-            cmd = ["nsenter", "-t", str(pid), "-n", "tc", "qdisc", "replace" if on else "del", "dev", dev, "root"]
-            cmd += ["netem", "delay", f"{delay_ms}ms"] if on else []
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if on and proc.returncode != 0:
-                raise SystemExit(f"tc netem on {name} {dev}: {proc.stderr.strip()}")
-            count += 1
-    return count
 
 
 def main():
@@ -144,9 +133,9 @@ def main():
             netem(args.delay_ms, False)
         return
     with Relays(arch, args.delay_ms) as n:
-        print(f"{args.delay_ms} ms added per hop: this kernel has no netem (CONFIG_NET_SCH_NETEM unset), so a delay "
-              f"relay in each of the {n} lab machines' network namespaces delays by {args.delay_ms} ms each packet "
-              "of ssh the machine sends (and a host sends its containers), as netem on every lab egress would:")
+        print(f"{args.delay_ms} ms added per hop: this kernel has no netem (CONFIG_NET_SCH_NETEM unset), so delay "
+              f"relays in the {n} lab hosts' network namespaces delay the audit's ssh as netem on every lab egress "
+              f"would ({args.delay_ms} ms host -> auditor; {args.delay_ms} ms each way host <-> container):")
         for label, inv in paths.items():
             measure(label, inv, args.runs)
 
