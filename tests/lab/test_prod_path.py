@@ -1,59 +1,82 @@
-"""The prod path (SSH with paramiko, containers reached through their Proxmox host) runs against the lab."""
+"""The prod path against the lab, as the on-call engineer runs it: personal account `oncall`, an ssh_config
+with ProxyJump through the Proxmox host (or `pct exec` on it), host keys checked against known_hosts,
+keys from ssh-agent or IdentityFile, sudo for the read-only set only."""
+import os
+import signal
+import subprocess
+
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from fixtures.lab import docker_ops
-from fixtures.lab.state import docker_name
-from reports.results import failing_requirements
-
-SSHD = "mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh && /usr/sbin/sshd -o PermitRootLogin=prohibit-password"
+from fixtures.lab import access, docker_ops, hosts
+from tests.lab.prod_access import PATHS, inventory, prod_audit, red_lines
 
 
-def new_key(path):
-    """A throw-away ed25519 key written to path (0600); returns the public line."""
-    key = ed25519.Ed25519PrivateKey.generate()
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                       serialization.NoEncryption()))
-    path.chmod(0o600)
-    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+def read_machines(cases):
+    return {m for c in cases for m in c.machines}
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("path", PATHS)
+def test_the_whole_lab_is_audited_green_through_each_path(lab, tmp_path, path):
+    cases, output = prod_audit(tmp_path, inventory(path))
+    assert cases and all(c.outcome == "passed" for c in cases), red_lines(cases)
+    every = set(lab.spec.hosts) | {c.name for c in lab.containers()}
+    assert read_machines(cases) == every, f"not read through {path}: {sorted(every - read_machines(cases))}"
+    assert "offsuite: read" in output
 
 
 @pytest.fixture
-def ssh_lab(lab, tmp_path):
-    """sshd with a throw-away key in the jump machine and the application containers of its host."""
-    public = new_key(tmp_path / "id")
-    apps = lab.app_containers()
-    jump = lab.proxy_of(apps[0].host)   # stands for the Proxmox host: it has a public and an internal address
-    client = docker_ops.client()
-    machines = [jump] + [a for a in apps if a.host == jump.host]
-    for m in machines:
-        docker_ops.sh(client.containers.get(docker_name(m.name)),
-                      f"{SSHD} && echo '{public}' > /root/.ssh/authorized_keys", "start sshd")
-    inventory = tmp_path / "prod.yaml"
-    hosts = "\n".join(f"  {h}: {{address: {jump.public_address}}}" for h in lab.spec.hosts)
-    inventory.write_text(f"backend: ssh\nuser: root\nkey: {tmp_path / 'id'}\nhosts:\n{hosts}\n")
-    yield inventory, [a for a in apps if a.host == jump.host]
-    for m in machines:
-        docker_ops.sh(client.containers.get(docker_name(m.name)),
-                      "pkill -x sshd; rm -f /root/.ssh/authorized_keys", "stop sshd", check=False)
+def agent(tmp_path):
+    """An ssh-agent holding oncall's key (started here, stopped by its pid)."""
+    sock = tmp_path / "agent.sock"
+    out = subprocess.run(["ssh-agent", "-s", "-a", str(sock)], capture_output=True, text=True, check=True).stdout
+    pid = int(out.split("SSH_AGENT_PID=")[1].split(";")[0])
+    try:
+        subprocess.run(["ssh-add", "-q", str(access.ACCESS_DIR / "oncall_ed25519")], check=True,
+                       env={**os.environ, "SSH_AUTH_SOCK": str(sock)}, capture_output=True)
+        yield str(sock)
+    finally:
+        os.kill(pid, signal.SIGTERM)
 
 
 @pytest.mark.lab
-def test_audit_over_ssh_through_the_host(ssh_lab, audit):
-    inventory, apps = ssh_lab
-    cases = audit(f"--inventory={inventory}", "-m", "prod", "--requirement=APP-2", "--requirement=APP-3")
-    assert len(cases) == 2 * len(apps)
-    assert not failing_requirements(cases), [c.message for c in cases if c.outcome != "passed"][:2]
+def test_keys_served_by_the_ssh_agent(lab, tmp_path, agent):
+    """An ssh_config with no IdentityFile at all: the key comes from the agent, as on a laptop."""
+    config = tmp_path / "ssh_config"
+    config.write_text("".join(l for l in (access.ACCESS_DIR / "ssh_config").read_text().splitlines(True)
+                              if "IdentityFile" not in l and "IdentitiesOnly" not in l))
+    inv = tmp_path / "agent.yaml"
+    inv.write_text(inventory("jump").read_text().replace(str(access.ACCESS_DIR / "ssh_config"), str(config)))
+    cases, _ = prod_audit(tmp_path, inv, env={"SSH_AUTH_SOCK": agent})
+    assert cases and all(c.outcome == "passed" for c in cases), red_lines(cases)
 
 
 @pytest.mark.lab
-def test_wrong_key_is_one_clear_error_per_machine(ssh_lab, audit, tmp_path):
-    inventory, apps = ssh_lab
-    other = tmp_path / "other"
-    new_key(other)
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(inventory.read_text().replace(str(tmp_path / "id"), str(other)))
-    cases = audit(f"--inventory={bad}", "-m", "prod", "--requirement=APP-2")
-    assert cases and all(c.outcome == "error" for c in cases)
-    assert all("cannot be read" in c.message and "uthentication" in c.message for c in cases), cases[0].message
+def test_the_pct_stand_in_answers_as_proxmox_words_it(lab):
+    host = next(h for h in lab.spec.hosts if any(c.host == h for c in lab.containers()))
+    mine = sorted((c for c in lab.containers() if c.host == host), key=lambda c: c.id)
+    box = docker_ops.client().containers.get(hosts.container_name(host))
+    listing = docker_ops.sh(box, "pct list", "pct list").splitlines()
+    assert listing[0].split() == ["VMID", "Status", "Lock", "Name"]
+    assert [l.split()[0::2] for l in listing[1:]] == [[str(c.id), c.name] for c in mine]
+    c = mine[0]
+    assert docker_ops.sh(box, f"pct exec {c.id} -- hostname", "pct exec").strip() == c.name
+    assert docker_ops.sh(box, f"pct exec {c.id} -- sh -c 'exit 3'; echo rc=$?", "pct exec rc").strip() == "rc=3"
+    unknown = max(x.id for x in lab.containers()) + 1
+    said = docker_ops.sh(box, f"pct exec {unknown} -- true; echo rc=$?", "pct exec unknown", check=False)
+    assert f"Configuration file 'nodes/{host}/lxc/{unknown}.conf' does not exist" in said and "rc=0" not in said
+    refused = docker_ops.sh(box, "pct list", "pct as oncall", check=False, user="oncall")
+    assert "VMID" not in refused, "pct must be root's only, as Proxmox's"
+
+
+@pytest.mark.lab
+def test_only_the_personal_accounts_may_forward_through_a_host(lab):
+    """ProxyJump is allowed for oncall and nosudo; the replication operators keep no forwarding."""
+    host = next(iter(lab.spec.hosts))
+    box = docker_ops.client().containers.get(hosts.container_name(host))
+    effective = {}
+    for user in (*access.ACCOUNTS, "nobody"):
+        out = docker_ops.sh(box, f"sshd -T -C user={user},host=x,addr=127.0.0.1 | grep -i '^allowtcpforwarding'",
+                            f"sshd -T {user}")
+        effective[user] = out.split()[1]
+    assert effective == {**{a: "yes" for a in access.ACCOUNTS}, "nobody": "no"}

@@ -1,4 +1,5 @@
 """Inventories: a broken one is one line with file and line; no prod inventory says how to make one."""
+import os
 import subprocess
 import sys
 
@@ -11,10 +12,40 @@ from tests.conftest import ROOT
 EXAMPLE = (INVENTORIES / "prod.example.yaml").read_text()
 
 
-def test_example_prod_inventory_is_valid(arch):
-    inv = load_inventory(INVENTORIES / "prod.example.yaml", arch)
-    assert inv.describe("off").endswith("via off2")
-    assert inv.describe("mongodb").startswith("ssh://audit@10.1.0.102")
+def ssh_config_for(arch, path, skip=()):
+    """A user's ~/.ssh/config naming every machine of the spec: hosts, containers through their host."""
+    text = "Host *\n  User oncall\n  IdentityFile ~/.ssh/id_oncall\n"
+    for h in arch.spec.hosts:
+        if h not in skip:
+            text += f"Host {h}\n  HostName {h}.example.invalid\n"
+    for c in arch.containers():
+        if c.name not in skip:
+            text += f"Host {c.name}\n  HostName {c.address}\n  ProxyJump {c.host}\n"
+    path.write_text(text)
+    return path
+
+
+def prod_inventory(tmp_path, arch, text=EXAMPLE, skip=()):
+    ssh_config_for(arch, tmp_path / "ssh_config", skip)
+    path = tmp_path / "prod.yaml"
+    path.write_text(text.replace("ssh_config: ~/.ssh/config", "ssh_config: ssh_config")
+                    .replace("  off1: off1.openfoodfacts.org", "  off1: off1"))
+    return path
+
+
+def test_example_prod_inventory_is_valid(tmp_path, arch):
+    inv = load_inventory(prod_inventory(tmp_path, arch), arch)
+    off = arch.container("off")
+    assert inv.describe("off") == f"ssh://oncall@{off.address}:22 via off2"
+    assert inv.describe("off1") == "ssh://oncall@off1.example.invalid:22"
+    assert inv.targets["off"].known_hosts == (os.path.expanduser("~/.ssh/known_hosts"),)
+
+
+def test_pct_inventory_needs_only_the_hosts(tmp_path, arch):
+    text = EXAMPLE.replace("via: jump", "via: pct")
+    inv = load_inventory(prod_inventory(tmp_path, arch, text, skip=[c.name for c in arch.containers()]), arch)
+    off = arch.container("off")
+    assert inv.describe("off") == f"pct exec {off.id} on off2 (ssh://oncall@off2.example.invalid:22)"
 
 
 def line_of(text, words):
@@ -22,19 +53,31 @@ def line_of(text, words):
 
 
 @pytest.mark.parametrize("old,new,field,at", [
-    ("user: audit", "usr: audit", "usr", "usr:"),
-    ("  ovh3: {address: ovh3.openfoodfacts.invalid, port: 22}\n", "", "hosts", "hosts:"),
-    ("  mongodb: {address: 10.1.0.102}", "  mongo: {address: 10.1.0.102}", "containers.mongo", "  mongo:"),
+    ("via: jump", "via: telnet", "via", "via:"),
+    ("  off1: off1.openfoodfacts.org", "  off9: off1", "aliases.off9", "  off9:"),
+    ("  off1: off1.openfoodfacts.org", "  off1: nowhere", "aliases.off1", "  off1:"),
+    ("timeouts: {connect: 10, command: 30}", "timeouts: {connect: 10, comand: 30}", "timeouts.comand", "timeouts:"),
+    ("ssh_config: ~/.ssh/config", "ssh_config: /nonexistent/config", "ssh_config", "ssh_config:"),
     ("backend: ssh", "backend: telnet", "backend", "backend:"),
 ])
 def test_broken_inventory_names_file_line_and_field(tmp_path, arch, old, new, field, at):
     path = tmp_path / "prod.yaml"
-    path.write_text(EXAMPLE.replace(old, new))
+    ssh_config_for(arch, tmp_path / "ssh_config")
+    path.write_text(EXAMPLE.replace("ssh_config: ~/.ssh/config", "ssh_config: ssh_config")
+                    .replace(old.replace("~/.ssh/config", "ssh_config"), new))
     line = line_of(path.read_text(), at)
     with pytest.raises(SpecError) as err:
         load_inventory(path, arch)
     assert err.value.field == field and err.value.line == line, str(err.value)
-    assert str(err.value).startswith(f"{path}:{line}: ")
+    assert str(err.value).startswith(f"{path}:{line}: ") and "\n" not in str(err.value)
+
+
+def test_a_machine_without_host_alias_is_one_line(tmp_path, arch):
+    path = prod_inventory(tmp_path, arch, skip=["mongodb"])
+    with pytest.raises(SpecError) as err:
+        load_inventory(path, arch)
+    assert str(err.value) == (f"{path}:{line_of(path.read_text(), 'ssh_config:')}: ssh_config: no `Host mongodb` in "
+                              f"{tmp_path / 'ssh_config'} for spec machine 'mongodb' (add one, or map it in `aliases`)")
 
 
 def test_no_prod_inventory_says_how_to_configure(monkeypatch):
@@ -77,3 +120,14 @@ def test_lab_network_map_of_an_unknown_host_is_one_line(tmp_path):
         load_inventory(path, Architecture(load_spec()))
     line = line_of(path.read_text(), "  ovh9:")
     assert str(err.value).startswith(f"{path}:{line}: internal_networks.ovh9: no host 'ovh9'"), str(err.value)
+
+
+def test_inventory_given_with_a_space_is_one_line(tmp_path):
+    """`--inventory FILE`: pytest would take FILE for a test path (and lose its settings): say how to write it."""
+    path = tmp_path / "prod.yaml"
+    path.write_text("backend: ssh\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-m", "prod", "--inventory", str(path), "-q"],
+                          cwd=ROOT, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4 and "Traceback" not in out
+    assert "write --inventory=FILE (with '=')" in out

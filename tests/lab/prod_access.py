@@ -1,0 +1,132 @@
+"""Helpers of the prod-path lab tests: the lab's access files, verdicts per (requirement, target), a
+fingerprint of every lab machine (read-only proof), the lab's key material and PSKs (secret scan)."""
+import concurrent.futures
+import os
+import subprocess
+import sys
+
+from fixtures.lab import access, docker_ops, hosts
+from fixtures.lab.state import STATE_DIR, docker_name, psk_line
+from reports.results import read_cases
+from tests.conftest import ROOT
+
+PATHS = ("jump", "pct")   # the two access paths of an ssh inventory (STATE_DIR/access/inventory-<path>.yaml)
+
+
+def inventory(path):
+    return access.ACCESS_DIR / f"inventory-{path}.yaml"
+
+
+def prod_audit(tmp_path, inventory_file, *args, env=None):
+    """`pytest -m prod --inventory FILE` as the on-call engineer runs it: (cases, stdout+stderr)."""
+    xml = tmp_path / f"prod-{len(list(tmp_path.iterdir()))}.xml"
+    run_env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    run_env.update({"PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
+    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "-rA", "-m", "prod",
+                           f"--inventory={inventory_file}", f"--junitxml={xml}", *args],
+                          cwd=ROOT, capture_output=True, text=True, env=run_env)
+    output = proc.stdout + proc.stderr
+    assert xml.exists(), f"the prod audit wrote no JUnit XML:\n{output[-3000:]}"
+    return read_cases(xml), output + xml.read_text()
+
+
+def verdicts(cases):
+    """{(requirement, case name): outcome}."""
+    return {(c.requirement, c.name): c.outcome for c in cases}
+
+
+def compare(docker_cases, path_cases, path):
+    """Lines naming each (requirement, target) whose outcome differs between the docker audit and a path.
+    Cases the docker audit has and the path does not run must be exactly the checks not marked prod
+    (the prod path runs only those): they are returned apart, with that reason."""
+    docker, other = verdicts(docker_cases), verdicts(path_cases)
+    diffs = [f"{path}: {req} {name}: docker {docker[(req, name)]}, {path} {other[(req, name)]}"
+             for req, name in sorted(docker.keys() & other.keys()) if docker[(req, name)] != other[(req, name)]]
+    diffs += [f"{path}: {req} {name}: only through {path}" for req, name in sorted(other.keys() - docker.keys())]
+    return diffs, sorted(docker.keys() - other.keys())
+
+
+def not_prod_checks():
+    """Names of the check functions marked lab, not prod (they are not read-only or need the lab)."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "--collect-only", "-m", "lab",
+                           "--inventory=lab"], cwd=ROOT, capture_output=True, text=True)
+    return {line.split("::")[-1].partition("[")[0] for line in proc.stdout.splitlines() if "::" in line}
+
+
+def red_lines(cases):
+    return "\n".join(f"{c.requirement} {c.name} {c.outcome}: {c.message.splitlines()[0][:300] if c.message else ''}"
+                     for c in cases if c.outcome != "passed")
+
+
+# --- the lab's secrets: nothing of them may appear in any output ---------------------------------------
+
+def _key_material(path):
+    """The base64 body lines of an OpenSSH private key (any one of them in an output is a leak)."""
+    text = path.read_text()
+    return [l.strip() for l in text.splitlines() if l.strip() and not l.startswith("-----") and len(l.strip()) > 20]
+
+
+def secrets(arch):
+    """{label: secret text} of every private key and PSK of the lab."""
+    out = {}
+    for path in sorted(STATE_DIR.rglob("*")):
+        if path.is_file() and not path.name.endswith(".pub") and "PRIVATE KEY" in path.read_text(errors="replace"):
+            for i, line in enumerate(_key_material(path)):
+                out[f"{path.relative_to(STATE_DIR)} line {i + 1}"] = line
+    for link in arch.links():
+        out[f"PSK of {link.name}"] = psk_line(link.name).strip().split(":", 1)[1]
+    return out
+
+
+def leaks(arch, text):
+    return [label for label, secret in secrets(arch).items() if secret in text]
+
+
+# --- fingerprint of a lab machine: what an audit must not change ----------------------------------------
+
+FINGERPRINT = r"""export LC_ALL=C
+echo "## files"
+find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' \
+  -printf '%p %T@ %s %m %u\n' 2>/dev/null | sort
+find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' \
+  -size -64M -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum 2>/dev/null
+for m in $(awk '$2 ~ "^/mnt/" {print $2}' /proc/mounts); do
+  find "$m" -xdev -type f -printf '%p %T@ %s %m\n' 2>/dev/null | sort
+done
+echo "## units"
+if [ -d /run/systemd/system ]; then systemctl list-units --all --no-legend --plain --no-pager 2>/dev/null \
+  | awk '{print $1, $3, $4}' | sort; systemctl list-unit-files --no-legend --no-pager 2>/dev/null | sort
+else ls -1 /etc/rc2.d 2>/dev/null; for s in /etc/init.d/*; do printf '%s ' "$s"; "$s" status >/dev/null 2>&1; echo $?; done
+fi
+echo "## zfs"
+command -v zfs >/dev/null && zfs list -H -t all -o name,used 2>/dev/null | awk '{print $1}' | sort
+echo "## processes"
+P=$(ps -eo args=); printf '%s\n' "$P" | grep -v -e '^ps -eo' -e 'offsuite-fingerprint' -e '^sleep ' -e '^\[' | sort
+"""
+
+
+def machines(arch):
+    return [(h, hosts.container_name(h)) for h in arch.spec.hosts] + [(c.name, docker_name(c.name)) for c in arch.containers()]
+
+
+def fingerprint(arch):
+    """{machine: {section line}} of every lab machine, read with docker exec (not through the audited path)."""
+    client = docker_ops.client()
+
+    def one(item):
+        machine, name = item
+        text = docker_ops.sh(client.containers.get(name), f": offsuite-fingerprint\n{FINGERPRINT}",
+                             f"fingerprint {machine}", check=False)
+        return machine, set(text.splitlines())
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        return dict(pool.map(one, machines(arch)))
+
+
+def changes(before, after):
+    out = []
+    for machine in before:
+        gone, new = sorted(before[machine] - after[machine]), sorted(after[machine] - before[machine])
+        out += [f"{machine}: - {l}" for l in gone] + [f"{machine}: + {l}" for l in new]
+    return out
+

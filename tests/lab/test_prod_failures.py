@@ -1,0 +1,161 @@
+"""What goes wrong on the prod path gives one clear line for the machines concerned while the others are
+audited (issue 9): a changed host key, an unknown host, a hung command, a wrong key, a missing sudo right.
+No key, passphrase or PSK appears in any output, report or log of these runs."""
+import subprocess
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from fixtures.lab import access, docker_ops
+from fixtures.lab.state import docker_name
+from tests.conftest import ROOT
+from tests.lab.prod_access import inventory, leaks, machines, prod_audit, red_lines, verdicts
+
+HANG_SECONDS = 4   # the per-command time-out of the hung-command case
+
+
+def new_key(path):
+    key = ed25519.Ed25519PrivateKey.generate()
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def variant(tmp_path, path="jump", known_hosts=None, ssh_config=None, timeouts=None, name="variant"):
+    """A copy of the lab's inventory with another known_hosts, ssh_config or time-outs."""
+    text = inventory(path).read_text()
+    if known_hosts:
+        text = text.replace(str(access.ACCESS_DIR / "known_hosts"), str(known_hosts))
+    if ssh_config:
+        text = text.replace(str(access.ACCESS_DIR / "ssh_config"), str(ssh_config))
+    if timeouts:
+        text = text.replace(f"command: {access.TIMEOUTS['command']}", f"command: {timeouts}")
+    out = tmp_path / f"{name}.yaml"
+    out.write_text(text)
+    return out
+
+
+def concerned_machines(arch, machine):
+    """A machine and, for a host, the containers reached through it."""
+    return {machine} | ({c.name for c in arch.containers() if c.host == machine} if machine in arch.spec.hosts else set())
+
+
+@pytest.fixture(scope="module")
+def healthy(lab, tmp_path_factory):
+    cases, output = prod_audit(tmp_path_factory.mktemp("healthy"), inventory("jump"))
+    assert not leaks(lab, output)
+    return verdicts(cases)
+
+
+def judge(arch, healthy, cases, output, concerned, expect):
+    """Every case reading a concerned machine errors with a first line naming the machine and containing
+    each text of expect; every other case is judged as on the healthy lab."""
+    assert cases, "the audit judged nothing"
+    mine = [c for c in cases if set(c.machines) & concerned]
+    others = [c for c in cases if not set(c.machines) & concerned]
+    assert mine, f"no case read {sorted(concerned)}"
+    for c in mine:
+        first = c.message.splitlines()[0] if c.message else ""
+        assert c.outcome == "error", f"{c.name}: {c.outcome}, expected an error: {first}"
+        assert any(m in first for m in concerned) and all(t in first for t in expect), \
+            f"{c.name}: the first line should name the machine and say {expect}: {first}"
+    moved = [f"{c.name}: {healthy.get((c.requirement, c.name))} -> {c.outcome}: {c.message[:200]}"
+             for c in others if healthy.get((c.requirement, c.name)) != c.outcome]
+    assert not moved, "the other machines were not audited as on the healthy lab:\n" + "\n".join(moved)
+    assert not leaks(arch, output), f"secrets in the output: {leaks(arch, output)}"
+    return mine
+
+
+@pytest.mark.lab
+def test_a_changed_host_key_stops_that_machine_alone(lab, healthy, tmp_path):
+    victim = lab.app_containers()[0].name
+    address = access.addresses(lab)[victim][0]
+    other = new_key(tmp_path / "other")
+    known = tmp_path / "known_hosts"
+    known.write_text("".join(f"{address} {other}\n" if line.startswith(f"{address} ") else line
+                             for line in (access.ACCESS_DIR / "known_hosts").read_text().splitlines(True)))
+    cases, output = prod_audit(tmp_path, variant(tmp_path, known_hosts=known))
+    judge(lab, healthy, cases, output, {victim}, ["SHA256:"])
+
+
+@pytest.mark.lab
+def test_an_unknown_host_stops_it_and_its_containers(lab, healthy, tmp_path):
+    victim = list(lab.spec.hosts)[-1]
+    address = access.addresses(lab)[victim][0]
+    known = tmp_path / "known_hosts"
+    known.write_text("".join(line for line in (access.ACCESS_DIR / "known_hosts").read_text().splitlines(True)
+                             if not line.startswith(f"{address} ")))
+    cases, output = prod_audit(tmp_path, variant(tmp_path, known_hosts=known))
+    judge(lab, healthy, cases, output, concerned_machines(lab, victim), [])
+    host_cases = [c for c in cases if victim in c.machines]
+    assert all("SHA256:" in c.message.splitlines()[0] for c in host_cases), host_cases[0].message
+
+
+@pytest.mark.lab
+def test_a_wrong_key_stops_that_machine_alone(lab, healthy, tmp_path):
+    victim = lab.app_containers()[-1].name
+    new_key(tmp_path / "wrong")
+    text = (access.ACCESS_DIR / "ssh_config").read_text()
+    head, _, rest = text.partition(f"Host {victim}\n")
+    block, sep, tail = rest.partition("\nHost ")
+    block = block.replace(str(access.ACCESS_DIR / "oncall_ed25519"), str(tmp_path / "wrong"))
+    config = tmp_path / "ssh_config"
+    config.write_text(f"{head}Host {victim}\n{block}{sep}{tail}")
+    cases, output = prod_audit(tmp_path, variant(tmp_path, ssh_config=config))
+    judge(lab, healthy, cases, output, {victim}, [])
+
+
+HANG = """set -e; [ -e /usr/bin/ss.offsuite-real ] || mv /usr/bin/ss /usr/bin/ss.offsuite-real
+printf '#!/bin/sh\\necho $$ >> /run/offsuite-hang.pids\\nexec sleep 600\\n' > /usr/bin/ss; chmod 0755 /usr/bin/ss"""
+UNHANG = """[ -e /usr/bin/ss.offsuite-real ] && mv /usr/bin/ss.offsuite-real /usr/bin/ss
+[ -e /run/offsuite-hang.pids ] && kill $(cat /run/offsuite-hang.pids) 2>/dev/null; rm -f /run/offsuite-hang.pids; true"""
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("path", ["jump", "pct"])
+def test_a_hung_command_errors_that_machine_within_the_time_out(lab, healthy, tmp_path, path):
+    victim = lab.app_containers()[0].name
+    container = docker_ops.client().containers.get(docker_name(victim))
+    docker_ops.sh(container, HANG, "hang ss")
+    try:
+        cases, output = prod_audit(tmp_path, variant(tmp_path, path, timeouts=HANG_SECONDS))
+    finally:
+        docker_ops.sh(container, UNHANG, "unhang ss")
+    judge(lab, healthy, cases, output, {victim}, [f"{HANG_SECONDS}"])
+
+
+@pytest.mark.lab
+def test_a_missing_sudo_right_is_an_error_naming_it(lab, healthy, tmp_path):
+    cases, output = prod_audit(tmp_path, access.ACCESS_DIR / "inventory-nosudo.yaml")
+    denied = [c for c in cases if c.outcome == "error"]
+    assert denied, "without sudo rights some checks must error"
+    assert all("sudo" in c.message.splitlines()[0] for c in denied), red_lines(denied)
+    assert not [c for c in cases if c.outcome == "failed"], \
+        "a missing right must not fail a check as if the thing were absent:\n" + red_lines(cases)
+    passed_without = {(c.requirement, c.name) for c in cases if c.outcome == "passed"}
+    assert passed_without <= {k for k, v in healthy.items() if v == "passed"}
+    assert not leaks(lab, output)
+
+
+@pytest.mark.lab
+def test_no_secret_in_outputs_reports_or_lab_logs(lab, tmp_path):
+    kept, html = tmp_path / "readings", tmp_path / "report.html"
+    texts = []
+    for path in ("jump", "pct"):
+        cases, output = prod_audit(tmp_path, inventory(path), "-vv", f"--record={kept}-{path}")
+        texts.append(output)
+        texts += [p.read_text() for p in (tmp_path / f"readings-{path}").glob("*") if p.is_file()]
+    xml = sorted(tmp_path.glob("prod-*.xml"))[-1]
+    subprocess.run([sys.executable, "-m", "reports.compliance", str(xml), str(html)], cwd=ROOT, check=True,
+                   capture_output=True)
+    texts.append(html.read_text())
+    client = docker_ops.client()
+    for machine, name in machines(lab):
+        texts.append(docker_ops.sh(client.containers.get(name),
+                                   "cat /var/log/auth.log /var/log/syslog /var/log/sudo* 2>/dev/null; "
+                                   "journalctl --no-pager -q 2>/dev/null | tail -2000; true", f"logs of {machine}"))
+    found = leaks(lab, "\n".join(texts))
+    assert not found, f"secrets appear in outputs, reports or logs: {found}"
