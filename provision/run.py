@@ -112,8 +112,10 @@ def plan(arch, inventory, requirements=(), audited=None):
                 planned = PlannedOp(a, kwargs["name"], meta, bool(commands),
                                     [] if a.secret else [l for l in capture.lines if l.strip()], commands)
                 p.ops.append(planned)
-            if a.fallback and not any(o.will_change for o in p.ops if o.action is a):
-                p.manual.append(a.fallback)   # pyinfra finds nothing to change: the check needs a person
+            if not any(o.will_change for o in p.ops if o.action is a):   # pyinfra finds nothing to change
+                p.manual.append(a.fallback or Manual(a.machine, a.requirement, a.target,
+                                                     f"the automatic fix ({a.what}) finds nothing to change; "
+                                                     "the check's finding needs a person"))
     finally:
         log.removeHandler(capture)
     return p
