@@ -11,21 +11,11 @@ import sys
 import pytest
 
 from fixtures.lab import docker_ops, faults
-from fixtures.lab.hosts import container_name
-from fixtures.lab.state import docker_name, psk_line
+from fixtures.lab.remediable import FIXABLE, MANUAL, apply, container as _container, restore
+from fixtures.lab.state import psk_line
 from provision.remedies import REMEDIES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-# the lab's faults whose automatic fix a lab can show turning green (replica-stale, ZFS-2, moves the
-# replica's clock as the suite reads it: a replication run cannot make that green; see the README)
-FIXABLE = ("service-stopped", "worker-stopped-mention-remains", "database-in-application",
-           "database-renamed-in-application", "psk-shared", "psk-world-readable", "proxy-to-apache",
-           "certificate-served-not-reloaded", "software-holds-data", "replication-failure-unnoticed",
-           "staging-not-a-clone", "replica-missing")
-# faults with no safe automatic fix, put in together (each on its own machine and requirement)
-MANUAL = ("source-pruned-common-snapshots", "database-outside-its-container", "operator-may-destroy",
-          "backups-retention-short")
 
 # what a plan must not touch, byte for byte: files of /etc (content, mode, owner), the running programs
 # (pid and name; the lab's job timers' own runs left out), the datasets (names, origins, mount points)
@@ -43,39 +33,12 @@ def provision(*args, log):
                           capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
 
 
-def _container(client, arch, machine):
-    return client.containers.get(container_name(machine) if machine in arch.spec.hosts else docker_name(machine))
-
-
 def fingerprint(client, arch, machines):
     return {m: docker_ops.sh(_container(client, arch, m), FINGERPRINT, f"fingerprint {m}") for m in sorted(machines)}
 
 
 def _lines(out, prefix):
     return [l for l in out.splitlines() if l.startswith(prefix)]
-
-
-def _restore(client, arch, catalogue, names):
-    """Take the faults away; where the fix chose otherwise than the lab's bring-up (a re-received replica,
-    a plain dataset renamed aside, a drop-in), put back the lab's own first."""
-    if "replica-missing" in names:   # the fix received the replica anew: drop it so the fault puts its own back
-        for r in arch.replicas():
-            docker_ops.sh(_container(client, arch, r.target),
-                          f"zfs list {r.target_dataset}-away >/dev/null 2>&1 || exit 0; zfs umount {r.target_dataset}; "
-                          f"for i in $(seq 20); do zfs destroy -r {r.target_dataset} && exit 0; sleep 0.5; done; exit 1",
-                          "drop the re-received replica")
-    for name in names:
-        try:
-            catalogue[name].remove(client)
-        except Exception:   # the fix already put it back (e.g. the software tree's link)
-            pass
-    for h in arch.spec.hosts:
-        docker_ops.sh(_container(client, arch, h),
-                      "rm -f /etc/systemd/system/*.d/on-failure.conf; "
-                      "[ -d /run/systemd/system ] && systemctl daemon-reload; "
-                      "command -v zfs >/dev/null || exit 0; "
-                      "for d in $(zfs list -H -o name | grep -- '-not-a-clone$'); do zfs destroy $d; done; true",
-                      "remove the provisioner's leftovers")
 
 
 def _secrets(client, arch):
@@ -97,9 +60,7 @@ def test_every_fixable_fault_planned_applied_and_green(lab, audit, tmp_path):
     log = tmp_path / "provision.log"
     applied = []
     try:
-        for name in FIXABLE:
-            catalogue[name].apply(client)
-            applied.append(name)
+        apply(client, catalogue, FIXABLE, applied)
         machines = [m.name for m in lab.machines()]
         before = fingerprint(client, lab, machines)
         plan = provision("plan", log=log)
@@ -134,7 +95,7 @@ def test_every_fixable_fault_planned_applied_and_green(lab, audit, tmp_path):
             "0 manual step(s)", ""), second.stdout
         print(_lines(second.stdout, "provision: planned")[0], "(healthy)")
     finally:
-        _restore(client, lab, catalogue, applied)
+        restore(client, lab, catalogue, applied)
     cases = audit()
     assert not {c.requirement for c in cases if c.outcome in ("failed", "error")}, "the lab is not healthy again"
 
@@ -146,9 +107,7 @@ def test_faults_without_safe_fix_are_manual_and_left_alone(lab, tmp_path):
     log = tmp_path / "provision.log"
     applied = []
     try:
-        for name in MANUAL:
-            catalogue[name].apply(client)
-            applied.append(name)
+        apply(client, catalogue, MANUAL, applied)
         plan = provision("plan", log=log)
         assert plan.returncode == 0 and "== manual steps" in plan.stdout, plan.stdout + plan.stderr
         manual = plan.stdout.split("== manual steps", 1)[1]
