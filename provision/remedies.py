@@ -161,12 +161,15 @@ def link_in_place_of_empty_folder(path: str, target: str):
     link = host.get_fact(Link, path=path)
     if link and link.get("link_target") == target:
         return
+    if link:   # a link to elsewhere: pyinfra points it at the target
+        yield from files.link._inner(path=path, target=target)
+        return
     entries = host.get_fact(FolderEntries, path=path)
     if entries:
         return   # it holds files: a person moves them (the fallback)
     if entries == 0:
         yield StringCommand("rmdir", path)
-    yield from files.link._inner(path=path, target=target)
+    yield StringCommand("ln", "-s", target, path)
 
 
 @operation()
