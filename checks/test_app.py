@@ -14,14 +14,15 @@ def test_application_runs_its_services_enabled_at_boot(target, facts, arch):
         state = f.services.get(proc.unit)
         if not f.running(proc):
             problems.append(f"{name} is not running (expected a process {proc.comm or proc.args!r}); "
-                            f"start it: service {proc.unit} start")
+                            f"start it: systemctl start {proc.unit}")
         elif state is not None and not state.is_active:
             problems.append(f"{name}: its unit {proc.unit} is {state.active}, though a process looks like it "
-                            f"({', '.join(str(p.pid) for p in f.running(proc))}); start it: service {proc.unit} start")
+                            f"({', '.join(str(p.pid) for p in f.running(proc))}); start it: systemctl start {proc.unit}")
         if state is None or not state.is_enabled:
             problems.append(f"{name} is not enabled at boot (unit {proc.unit} is "
                             f"{state.enabled if state else 'not read'}); enable it: "
-                            f"systemctl enable {proc.unit} / update-rc.d {proc.unit} enable")
+                            + (f"systemctl unmask {proc.unit} && " if state and state.enabled == "masked" else "")
+                            + f"systemctl enable {proc.unit}")
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
 
 

@@ -47,3 +47,37 @@ def test_minion_worker_runs_a_job_through_postgresql(lab):
             return
         time.sleep(0.2)
     pytest.fail(f"minion job {job_id} did not finish: {sh(app.name, f'{cmd} {job_id}', user='www-data')}")
+
+
+@pytest.mark.lab
+def test_every_lab_machine_runs_systemd_with_no_failed_unit(lab):
+    """systemd is PID 1 everywhere and says running; a non-root account reads unit states (the audit's)."""
+    from fixtures.lab import hosts
+    client = docker_ops.client()
+    names = [hosts.container_name(h) for h in lab.spec.hosts] + [docker_name(c.name) for c in lab.containers()]
+    for name in names:
+        container = client.containers.get(name)
+        out = docker_ops.sh(container, "cat /proc/1/comm; systemctl is-system-running; "
+                            "systemctl list-units --failed --no-legend --plain", f"test {name}", check=False)
+        assert out.split()[:2] == ["systemd", "running"], f"{name}: {out}"
+    app = lab.app_containers()[0]
+    out = sh(app.name, "systemctl is-active nginx; systemctl is-enabled nginx", user="nobody")
+    assert out.split() == ["active", "enabled"], out
+
+
+@pytest.mark.lab
+def test_a_unit_that_fails_at_bring_up_is_named(lab):
+    """wait_running fails with the failed units named, as the bring-up does for a unit that cannot start."""
+    from fixtures.lab.image import LabError
+    app = lab.app_containers()[0]
+    container = docker_ops.client().containers.get(docker_name(app.name))
+    unit = "lab-test-fails.service"
+    docker_ops.put_files(container, {f"/run/systemd/system/{unit}": ("[Service]\nType=oneshot\nExecStart=/bin/false\n", 0o644)},
+                         "test: write unit")
+    try:
+        docker_ops.sh(container, f"systemctl daemon-reload && systemctl start {unit}; true", "test: start unit")
+        with pytest.raises(LabError, match=rf"systemd is degraded; failed units: {unit}"):
+            docker_ops.wait_running(container, "test: boot", wait_s=5)
+    finally:
+        docker_ops.sh(container, f"rm -f /run/systemd/system/{unit} && systemctl daemon-reload && "
+                      f"systemctl reset-failed {unit} 2>/dev/null; true", "test: clean up")

@@ -1,7 +1,5 @@
-"""OPS-1 in the lab, for real: a replication job that fails makes the replication unit exit non-zero
+"""OPS-1 in the lab, for real: a replication job that fails makes systemd's replication unit fail
 and its OnFailure= notification fires; ZFS-8: the operator runs only what it is delegated."""
-import time
-
 import pytest
 
 from fixtures.lab import docker_ops, host_units, hosts, zfs_setup
@@ -15,35 +13,41 @@ def on_host(host, script):
     return rc, (out or b"").decode(errors="replace")
 
 
-def test_a_failing_replication_job_exits_non_zero_and_notifies(lab):
+def test_a_failing_replication_job_fails_its_unit_and_systemd_notifies(lab):
+    """systemd runs the replication unit; one job naming no dataset fails it, and its OnFailure=
+    starts the notification instance, which appends the unit's status to the notifications log."""
     r = zfs_setup.replicas(lab)[0]
     unit = lab.spec.replication.unit
     source = lab.spec.hosts[r.source_host].public_address
     bad = f"--no-sync-snap --no-privilege-elevation {r.operator}@{source}:{r.source}-missing {r.target}-missing"
-    test_unit = f"lab-test-{time.time_ns()}.service"
-    conf = f"/tmp/{test_unit}.conf"
-    path = f"{host_units.UNIT_DIR}/{test_unit}"
-    # the replication unit as installed, running a jobs file with one good job and one naming no dataset
-    rc, out = on_host(r.target_host, f"head -1 /etc/sanoid/syncoid-args.conf > {conf} && echo '{bad}' >> {conf} && "
-                                     f"sed 's|^ExecStart=.*|ExecStart=/usr/local/sbin/lab-replicate {conf}|' "
-                                     f"{host_units.UNIT_DIR}/{unit} > {path} && grep -q '^OnFailure=' {path}")
-    assert rc == 0, f"{unit} on {r.target_host} has no OnFailure= to test: {out}"
+    conf = "/etc/sanoid/syncoid-args.conf"
+    notified = host_units.on_failure(lab.spec.replication.on_failure, unit)
+    rc, before = on_host(r.target_host, f"cat {host_units.NOTIFICATIONS} 2>/dev/null | wc -l")
+    rc, out = on_host(r.target_host, f"cp {conf} /tmp/jobs.saved && echo '{bad}' >> {conf}")
+    assert rc == 0, out
     try:
-        rc, out = on_host(r.target_host, f"/usr/local/sbin/lab-unit start {test_unit}")
-        assert rc != 0, f"the unit exited 0 although a job failed:\n{out[-1500:]}"
-        assert "FAILED" in out and f"{r.source}-missing" in out, out[-1500:]
-        rc, log = on_host(r.target_host, f"cat {host_units.NOTIFICATIONS}")
-        assert rc == 0 and f"{test_unit} failed" in log, f"no notification for {test_unit}:\n{log[-800:]}"
+        rc, out = on_host(r.target_host, f"systemctl start {unit}")
+        assert rc != 0, f"systemctl start {unit} succeeded although a job failed:\n{out[-1500:]}"
+        rc, state = on_host(r.target_host, f"systemctl is-failed {unit}")
+        assert state.strip() == "failed", state
+        rc, log = on_host(r.target_host, f"for i in $(seq 100); do [ $(cat {host_units.NOTIFICATIONS} 2>/dev/null | wc -l) "
+                                         f"-gt {before.strip()} ] && [ $(systemctl show -p ActiveState --value {notified}) "
+                                         f"!= activating ] && break; sleep 0.1; done; "
+                                         f"tail -n +{int(before) + 1} {host_units.NOTIFICATIONS}")
+        assert f"{unit.rsplit('.', 1)[0]} failed" in log, f"no notification by {notified}:\n{log[-800:]}"
+        assert f"{r.source}-missing" in log, f"the notification does not show the failed job:\n{log[-1500:]}"
     finally:
-        on_host(r.target_host, f"rm -f {path} {conf}")
+        on_host(r.target_host, f"cp /tmp/jobs.saved {conf} && systemctl reset-failed {unit} {notified}")
 
 
 def test_the_replication_unit_succeeds_and_stays_quiet_when_every_job_succeeds(lab):
     r = zfs_setup.replicas(lab)[0]
     unit = lab.spec.replication.unit
     rc, before = on_host(r.target_host, f"cat {host_units.NOTIFICATIONS} 2>/dev/null | wc -l")
-    rc, out = on_host(r.target_host, f"/usr/local/sbin/lab-unit start {unit}")
+    rc, out = on_host(r.target_host, f"systemctl start {unit}")
     assert rc == 0, out[-1500:]
+    rc, state = on_host(r.target_host, f"systemctl show -p Result --value {unit}")
+    assert state.strip() == "success", state
     rc, after = on_host(r.target_host, f"cat {host_units.NOTIFICATIONS} 2>/dev/null | wc -l")
     assert before == after, "a notification was sent although every job succeeded"
 
