@@ -193,16 +193,25 @@ def clone_newest(origin: str, clone: str, aside: str):
 def start_services(f, arch, audit):
     c = f.target
     facts = _facts(audit, c.name)
-    ops = []
+    ops, out = [], []
     for name, proc in arch.runs(c.role):
         state = facts.services.get(proc.unit)
+        if state is not None and state.enabled.startswith("masked"):   # someone said "never start it"
+            out.append(Manual(c.name, *_ids(f), f"{proc.unit} is masked in {c.name}: someone forbade it to start; "
+                              "a person finds out why before unmasking it",
+                              [f"# in {c.name}:", f"ls -l /etc/systemd/system/{proc.unit}.service  # -> /dev/null",
+                               f"journalctl -u {proc.unit} -n 50",
+                               f"systemctl unmask {proc.unit} && systemctl enable --now {proc.unit}"]))
+            continue
         start = not facts.running(proc) or (state is not None and not state.is_active)
         enable = state is None or not state.is_enabled
         if start or enable:
             ops.append((units.service, dict(name=f"{'start' if start else 'keep'} {proc.unit}"
                                             f"{', enable it at boot' if enable else ''}", service=proc.unit,
                                             action="start" if start else None, enabled=True if enable else None)))
-    return [Action(c.name, *_ids(f), "start and enable at boot the services its role runs", ops)] if ops else []
+    if ops:
+        out.insert(0, Action(c.name, *_ids(f), "start and enable at boot the services its role runs", ops))
+    return out
 
 
 @remedy("APP-3")
@@ -318,7 +327,7 @@ def fresh_psk(f, arch, audit):
     for link in rekey:
         line = f"{link.name}-{secrets.token_hex(4)}:{secrets.token_hex(32)}\n"   # identity:key, never printed
         for end in (link.server, link.client):
-            out.append(Action(end.name, *_ids(f), f"give link {link.name} a fresh PSK of its own in {link.psk_path} "
+            out.append(Action(end.name, f.requirement, link.name, f"give link {link.name} a fresh PSK of its own in {link.psk_path} "
                               f"(same on both ends; content not shown) and restart {unit}",
                               [(files.put, dict(name=f"write a fresh PSK to {link.psk_path}", src=StringIO(line),
                                                 dest=link.psk_path, user="root", mode="600")),
@@ -610,6 +619,9 @@ def replica_own_snapshot(f, arch, audit):
                     "# compare with the source's (same GUID = received); destroy only those taken here, by name"])]
 
 
+DROPIN = "offsuite-on-failure.conf"   # the provisioner's drop-in restoring OnFailure= (OPS-1)
+
+
 @remedy("OPS-1")
 def on_failure(f, arch, audit):
     from confs.systemd import Unit, split_units
@@ -624,7 +636,12 @@ def on_failure(f, arch, audit):
                      f"systemctl edit {job.unit}"])
     if not unit.exists or unit.words("Unit", "OnFailure"):
         return [manual]
-    dropin = f"/etc/systemd/system/{job.unit}.d/on-failure.conf"
+    # drop-ins apply in the order of their file names: ours comes last, so no earlier one clears it
+    names = [p.rsplit("/", 1)[-1] for p in unit.files[1:]]
+    prefix = "zz-"
+    while names and prefix + DROPIN <= max(names):
+        prefix = "z" + prefix
+    dropin = f"/etc/systemd/system/{job.unit}.d/{prefix}{DROPIN}"
     return [Action(job.host, *_ids(f), f"restore OnFailure={value} on {job.unit} (a drop-in)",
                    [(files.put, dict(name=f"write {dropin}", src=StringIO(f"[Unit]\nOnFailure={value}\n"),
                                      dest=dropin, mode="644", create_remote_dir=True)),
