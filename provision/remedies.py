@@ -232,18 +232,28 @@ def stop_databases(f, arch, audit):
     comms = {w for _, proc in arch.database_processes()
              for w in ([proc.comm] if isinstance(proc.comm, str) else proc.comm or [])}
     exes = facts.listening_binaries
+    hidden = []
     for sock in facts.listening:
         binaries = {exes.get(p, "-").rsplit("/", 1)[-1] for p in sock.pids}
         if sock.port in ports or binaries & comms:
             pids.update({p: f"{exes.get(p, '?')} answering on {sock.address}:{sock.port}" for p in sock.pids
                          if p not in pids})
+            if not sock.pids:   # ss shows no owner (another user's process, read without CAP_SYS_PTRACE)
+                hidden.append(sock)
+    named = {p.pid: p for _, proc in arch.database_processes() for p in facts.running(proc)}
+    # a socket with no visible owner is left to a person, unless a server found by name names its port
+    hidden = [s for s in hidden if not any(str(s.port) in p.argv for p in named.values())]
     # a server started by hand (or under another name) is not its unit's: stop its processes too
     ops += [(server.shell, dict(name=f"stop pid {pid}: {what}", commands=[f"kill {pid} 2>/dev/null || true"]))
             for pid, what in sorted(pids.items())]
-    fallback = Manual(c.name, *_ids(f), f"a database port answers in {c.name} but its process is not visible: "
-                      "find it and stop it", ["ss -tlnp", "ps -eo pid,user,args"])
-    return [Action(c.name, *_ids(f), "stop and disable the database server found in an application container "
-                   "(its files stay)", ops)] if ops else [fallback]
+    out = [Action(c.name, *_ids(f), "stop and disable the database server found in an application container "
+                  "(its files stay)", ops)] if ops else []
+    for s in hidden:
+        out.append(Manual(c.name, *_ids(f), f"{s.address}:{s.port} ({ports.get(s.port, 'a database')}'s port) answers "
+                          f"in {c.name}, its process not visible to the audit: find it and stop it (its files stay)",
+                          [f"# in {c.name}, as root:", f"ss -tlnp 'sport = :{s.port}'", f"fuser -v {s.port}/tcp",
+                           "ps -o pid,user,args -p <pid>; kill <pid>; systemctl disable <its unit, if any>"]))
+    return out
 
 
 @remedy("APP-1")
@@ -544,8 +554,8 @@ def retention(f, arch, audit):
     r = f.target
     keep = arch.spec.snapshots.backups.retention
     wanted = ", ".join(f"{k} = {getattr(keep, k)}" for k in ("hourly", "daily", "monthly", "yearly"))
-    return [Manual(r.target, *_ids(f), f"the backups of {r.target_dataset} keep less than the spec: {first_problem(f)}",
-                   [f"# on {r.target}: in /etc/sanoid/sanoid.conf, the template of {r.target_dataset}: {wanted}",
+    return [Manual(r.target, *_ids(f), f"the backups keep less than the spec: {first_problem(f)}",
+                   [f"# on {r.target}: in /etc/sanoid/sanoid.conf, the backups' template(s): {wanted}",
                     "sanoid --configdir /etc/sanoid --readonly --verbose --prune-snapshots | head  # what it keeps"])]
 
 

@@ -81,7 +81,7 @@ def plan(arch, inventory, requirements=(), audited=None):
                 continue   # two failing checks, one fix (two links sharing a key, one replication run)
             seen.add(getattr(s, "key", None))
             steps.append(s)
-    p = Plan(audited, [s for s in steps if isinstance(s, Action)], [s for s in steps if isinstance(s, Manual)],
+    p = Plan(audited, [s for s in steps if isinstance(s, Action)], merge_manual(s for s in steps if isinstance(s, Manual)),
              errors=[f for f in audited.findings if f.outcome == "error"])
     if not p.actions:
         return p
@@ -119,6 +119,22 @@ def plan(arch, inventory, requirements=(), audited=None):
     finally:
         log.removeHandler(capture)
     return p
+
+
+def merge_manual(steps):
+    """One manual step for the targets that need the same commands on the same machine (the backups'
+    retention of 30 replicas is one edit of one file)."""
+    merged = {}
+    for m in steps:
+        key = (m.machine, m.requirement, tuple(m.commands)) if m.commands else id(m)
+        merged.setdefault(key, []).append(m)
+    out = []
+    for group in merged.values():
+        first = group[0]
+        target = first.target + (f" (+{len(group) - 1} more: {', '.join(g.target for g in group[1:])})"
+                                 if len(group) > 1 else "")
+        out.append(Manual(first.machine, first.requirement, target, first.what, first.commands))
+    return out
 
 
 def render(p, inventory, applying=False):

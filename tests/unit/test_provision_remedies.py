@@ -97,3 +97,31 @@ def test_fix_for_answers_for_every_target_of_the_report(req):
         text = fix_for(req, str(target), ARCH)
         assert text and ("automatic" in text or "manual" in text), f"{req} {target}: {text!r}"
     assert fix_for(req, "no-such-target", ARCH) is None
+
+
+def _services_audit(states, running=True):
+    from fixtures.probes.processes import UnitState
+    facts = SimpleNamespace(services={u: UnitState(*s) for u, s in states.items()},
+                            running=lambda proc: [object()] if running else [])
+    return SimpleNamespace(facts=lambda m: facts)
+
+
+def test_a_disabled_service_is_enabled_a_masked_one_left_to_a_person():
+    app = ARCH.app_containers()[0]
+    units = [p.unit for _, p in ARCH.runs(app.role)]
+    ok = {u: ("enabled", "active") for u in units}
+    (action,) = steps_for(Finding("APP-2", app, "failed", ""), ARCH, _services_audit({**ok, units[-1]: ("disabled", "active")}))
+    assert isinstance(action, Action) and [kw["enabled"] for _, kw in action.ops] == [True]
+    assert [kw["action"] for _, kw in action.ops] == [None]
+    (manual,) = steps_for(Finding("APP-2", app, "failed", ""), ARCH, _services_audit({**ok, units[-1]: ("masked", "inactive")}))
+    assert isinstance(manual, Manual) and f"systemctl unmask {units[-1]}" in " ".join(manual.commands)
+
+
+def test_the_on_failure_drop_in_sorts_after_every_other():
+    job = next(t for t in _targets("OPS-1") if t.host in READINGS)
+    text = ["@@unit " + job.unit, f"# /lib/systemd/system/{job.unit}", "[Service]", "ExecStart=/bin/true",
+            f"# /etc/systemd/system/{job.unit}.d/zz-local.conf", "[Unit]", "OnFailure="]
+    facts = SimpleNamespace(evidence=lambda name: text)
+    (action,) = steps_for(Finding("OPS-1", job, "failed", ""), ARCH, SimpleNamespace(facts=lambda m: facts))
+    dest = action.ops[0][1]["dest"].rsplit("/", 1)[1]
+    assert dest > "zz-local.conf" and "OnFailure=" in action.ops[0][1]["src"].getvalue()
