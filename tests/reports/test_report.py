@@ -255,7 +255,12 @@ def test_each_failure_shows_the_fix_the_provisioner_would_plan_when_there_is_one
     from reports import page
     arch = junit.arch
     result = rundata.build(read_cases(junit.two_faults), load_requirements(), arch)
-    assert "The provisioner would plan" not in page.render(result, arch)  # no provisioner: nothing shown
+    # the real provisioner (provision.plan.fix_for): each failure shows its fix, no machine contacted
+    html = page.render(result, arch)
+    assert html.count("The provisioner would plan") == len([c for c in result["checks"] if c["status"] == "failed"])
+    assert "run the replication now" in html and "PSK files owned by root" in html
+    monkeypatch.setitem(sys.modules, "provision.plan", None)   # no provisioner: nothing shown
+    assert "The provisioner would plan" not in page.render(result, arch)
     plan = types.ModuleType("provision.plan")
     plan.fix_for = lambda requirement, target, arch: f"chmod 0600 on {target}" if requirement == "NET-4" else None
     monkeypatch.setitem(sys.modules, "provision.plan", plan)

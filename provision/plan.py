@@ -1,0 +1,64 @@
+"""`fix_for(requirement, target_id, arch)`: the fix the provisioner would plan for one failing check, as
+text, without contacting a machine (the nightly report shows it under each failure).
+
+The target is found among the targets the requirement's checks run over (by its id, as the report
+names it) and given to the requirement's remediation with no facts: a remediation that needs none (run
+the replication now, the manual steps of a diverged replica...) gives its steps; one that must read the
+machine first (which PSK to renew, which process to stop) is summed up, with the command that plans it.
+"""
+from fixtures.probes import MissingEvidence
+from provision.audit import Finding
+from provision.remedies import REMEDIES, Action, Manual
+
+AUTOMATIC = {   # what the automatic fix does, per requirement (README's table)
+    "APP-2": "start and enable at boot the role's services found stopped or disabled",
+    "APP-3": "stop the database server found in the application container and disable it at boot (its files stay)",
+    "NET-3": "a fresh PSK of its own for the link on both ends (never shown), stunnel restarted on both",
+    "NET-4": "PSK files owned by root, mode 600 (640 for stunnel's group); the PSK folder closed to others",
+    "NET-6": "reload nginx when the certificate file on disk is renewed but not served; else manual: renew it",
+    "WEB-1": "the proxy site's proxy_pass back to the application's nginx (diff shown), nginx reloaded",
+    "STO-1": "the software tree's link in place of an empty folder (one holding files: manual)",
+    "ZFS-1": "run the replication unit now: a full send creates the missing replica (never received over data)",
+    "ZFS-2": "run the replication unit now for the stale replica",
+    "ZFS-4": "the staging clone made again from the replica's newest snapshot; a dataset in its place renamed aside",
+    "OPS-1": "OnFailure= restored on the job unit with a drop-in, unit files reloaded",
+}
+
+
+class _NoFacts:
+    def facts(self, machine):
+        return None
+
+
+def target_named(requirement, target_id, arch):
+    """The spec target of the requirement's checks whose id is target_id (as the report names it)."""
+    from fixtures.offline import checks, marks
+    for _, fn in checks({requirement}):
+        for t in marks(fn)[1](arch):
+            if str(t) == target_id:
+                return t
+    return None
+
+
+def describe(step):
+    if isinstance(step, Manual):
+        return "\n".join([f"manual, on {step.machine}: {step.what}", *[f"  {c}" for c in step.commands]])
+    return "\n".join([f"automatic, on {step.machine}: {step.what}", *[f"  * {kw['name']}" for _, kw in step.ops]])
+
+
+def fix_for(requirement, target_id, arch):
+    """The planned fix of one failing check as text, or None when the provisioner knows none."""
+    fn = REMEDIES.get(requirement)
+    target = target_named(requirement, str(target_id), arch)
+    if fn is None or target is None:
+        return None
+    try:
+        steps = fn(Finding(requirement, target, "failed", ""), arch, _NoFacts())
+    except MissingEvidence:
+        steps = None
+    if steps:
+        return "\n".join(describe(s) for s in steps)
+    if requirement in AUTOMATIC:
+        return (f"automatic: {AUTOMATIC[requirement]}\n"
+                f"  the exact change: python -m provision plan --requirement {requirement}")
+    return (f"manual: no safe automatic fix; the commands: python -m provision plan --requirement {requirement}")

@@ -1,0 +1,147 @@
+"""The provisioner on the lab: red checks, planned fixes (nothing changed), one apply, green checks, an
+empty second plan; manual steps named and left alone; production refused without the second confirmation.
+
+Lean for CI: every fault with an automatic fix is put in at once, so one plan and one apply cover each of
+them (and show that one apply brings them all back to a green audit); the faults with no safe fix are
+grouped the same way in a second test."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from fixtures.lab import docker_ops, faults
+from fixtures.lab.remediable import FIXABLE, MANUAL, apply, container as _container, restore
+from fixtures.lab.state import psk_line
+from provision.remedies import REMEDIES
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# what a plan must not touch, byte for byte: files of /etc (content, mode, owner), the running programs
+# (pid and name; the lab's job timers' own runs left out), the datasets (names, origins, mount points)
+JOBS = ("ps", "sh", "sort", "grep", "sleep", "find", "sha256sum", "zfs", "apache2", "sanoid", "syncoid", "perl",
+        "lab-replicate", "lab-unit", "ssh", "sshd", "sudo", "operator-zfs", "mbuffer", "pv", "lzop", "zstd",
+        "systemctl")
+FINGERPRINT = ("find /etc -xdev \\( -type f -o -type l \\) -printf '%p %m %u %g %l\\n' 2>/dev/null | sort; "
+               "find /etc -xdev -type f -exec sha256sum {} + 2>/dev/null | sort; "
+               "ps -eo pid=,comm= | grep -v -w " + " ".join(f"-e '{j}'" for j in JOBS) + "; "
+               "command -v zfs >/dev/null && zfs list -H -o name,origin,mountpoint 2>/dev/null; true")
+
+
+def provision(*args, log):
+    return subprocess.run([sys.executable, "-m", "provision", *args, "--log", str(log)], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+def fingerprint(client, arch, machines):
+    return {m: docker_ops.sh(_container(client, arch, m), FINGERPRINT, f"fingerprint {m}") for m in sorted(machines)}
+
+
+def _lines(out, prefix):
+    return [l for l in out.splitlines() if l.startswith(prefix)]
+
+
+def _secrets(client, arch):
+    """Every PSK identity and key the lab holds now, and those its bring-up made."""
+    keys = set()
+    for link in arch.links():
+        keys |= set(psk_line(link.name).strip().split(":"))
+        for end in (link.server, link.client):
+            text = docker_ops.sh(_container(client, arch, end.name), f"cat {link.psk_path}", "read PSK")
+            keys |= {part for l in text.split() for part in l.split(":")}
+    return {k for k in keys if len(k) >= 8}
+
+
+@pytest.mark.lab
+def test_every_fixable_fault_planned_applied_and_green(lab, audit, tmp_path):
+    catalogue = faults.catalogue(lab)
+    client = docker_ops.client()
+    assert {catalogue[n].requirement for n in FIXABLE} <= set(REMEDIES)
+    log = tmp_path / "provision.log"
+    applied = []
+    try:
+        apply(client, catalogue, FIXABLE, applied)
+        machines = [m.name for m in lab.machines()]
+        before = fingerprint(client, lab, machines)
+        plan = provision("plan", log=log)
+        assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
+        assert fingerprint(client, lab, machines) == before, "the plan changed a machine"
+        assert not log.exists(), "the plan logged a change"
+        for name in FIXABLE:   # each red, and its fix planned (an action listed under its machine)
+            req = catalogue[name].requirement
+            assert any(l.strip().startswith(f"[{req} ") for l in plan.stdout.split("== manual steps")[0].splitlines()), \
+                f"{name}: no fix planned for {req}\n{plan.stdout}"
+        assert "== manual steps" not in plan.stdout, plan.stdout
+        print(_lines(plan.stdout, "provision: planned")[0], "(with faults)")
+
+        done = provision("apply", log=log)
+        out = done.stdout + done.stderr
+        assert done.returncode == 0, out[-5000:]
+        rechecked = _lines(done.stdout, "recheck: ")
+        for name in FIXABLE:
+            req = catalogue[name].requirement
+            assert any(l.startswith(f"recheck: [{req} ") for l in rechecked), f"{name}: not rechecked\n{out[-4000:]}"
+        assert all(l.endswith("turned green") for l in rechecked), "\n".join(rechecked)
+        lines = log.read_text().splitlines()
+        assert lines and all(len(l.split()) >= 4 and not l.endswith("FAILED") for l in lines), lines
+        leaked = [k for k in _secrets(client, lab) if k in out + log.read_text() + plan.stdout + plan.stderr]
+        assert not leaked, "a PSK appeared in the provisioner's output or log"
+        print(_lines(done.stdout, "provision: applied")[0])
+
+        second = provision("plan", log=log)
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        assert second.stdout.startswith("provision: 0 failing check(s)"), second.stdout[-3000:]
+        assert "0 change(s) planned" in second.stdout and "manual" not in second.stdout.split(";", 1)[1].replace(
+            "0 manual step(s)", ""), second.stdout
+        print(_lines(second.stdout, "provision: planned")[0], "(healthy)")
+    finally:
+        restore(client, lab, catalogue, applied)
+    cases = audit()
+    assert not {c.requirement for c in cases if c.outcome in ("failed", "error")}, "the lab is not healthy again"
+
+
+@pytest.mark.lab
+def test_faults_without_safe_fix_are_manual_and_left_alone(lab, tmp_path):
+    catalogue = faults.catalogue(lab)
+    client = docker_ops.client()
+    log = tmp_path / "provision.log"
+    applied = []
+    try:
+        apply(client, catalogue, MANUAL, applied)
+        plan = provision("plan", log=log)
+        assert plan.returncode == 0 and "== manual steps" in plan.stdout, plan.stdout + plan.stderr
+        manual = plan.stdout.split("== manual steps", 1)[1]
+        for name in MANUAL:
+            assert f"[{catalogue[name].requirement} " in manual, f"{name}: not named manual\n{plan.stdout}"
+        assert "zfs rename" in manual and "syncoid" in manual and "zfs unallow" in manual, manual
+        assert "0 change(s) planned" in plan.stdout, plan.stdout
+        machines = [m.name for m in lab.machines()]
+        before = fingerprint(client, lab, machines)
+        # the receivers of the diverged replica (their timers paused by the fault): their snapshots too
+        receivers = set(re.findall(r"^  \[ZFS-6 ([^:\]]+):", manual, re.M))
+        assert receivers, manual
+        snaps = {h: docker_ops.sh(_container(client, lab, h), "zfs list -H -t snapshot -o name,guid", "snapshots")
+                 for h in receivers}
+        done = provision("apply", log=log)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert not _lines(done.stdout, "log: "), done.stdout
+        assert fingerprint(client, lab, machines) == before
+        assert snaps == {h: docker_ops.sh(_container(client, lab, h), "zfs list -H -t snapshot -o name,guid",
+                                          "snapshots") for h in receivers}
+    finally:
+        for name in reversed(applied):
+            catalogue[name].remove(client)
+
+
+def test_apply_to_prod_refused_without_confirmation(tmp_path):
+    from specs import load_spec
+    from specs.load import DEFAULT_SPEC
+    inv = tmp_path / "prod-like.yaml"
+    hosts = "".join(f"  {h}: {{address: 192.0.2.{i + 1}}}\n" for i, h in enumerate(load_spec(DEFAULT_SPEC).hosts))
+    inv.write_text(f"backend: ssh\nuser: ops\nkey: /nonexistent/key\nhosts:\n{hosts}")
+    log = tmp_path / "provision.log"
+    done = provision("apply", "--inventory", str(inv), log=log)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "--yes-i-mean-prod" in done.stderr and not log.exists()

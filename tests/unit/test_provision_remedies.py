@@ -1,0 +1,127 @@
+"""The provisioner's remediations, without a machine, on the healthy lab's recorded readings: every target
+of every requirement maps to steps on a machine of the spec; nothing destroys data; a fresh PSK is the
+same on both ends, re-keys only the later of two links sharing a key, and is never in a text; the
+report's `fix_for` answers for every target."""
+from types import SimpleNamespace
+
+import pytest
+
+from fixtures.offline import checks, load_dir, marks
+from provision.audit import Finding
+from provision.plan import fix_for
+from provision.remedies import REMEDIES, Action, Manual, steps_for
+from specs import load_spec
+from specs.architecture import Architecture
+from tests.recorded.harness import LAB, LAB_SPEC
+
+ARCH = Architecture(load_spec(LAB_SPEC))
+READINGS = load_dir(LAB, ARCH)
+AUDIT = SimpleNamespace(facts=READINGS.get)
+MACHINES = {m.name for m in ARCH.machines()}
+DESTROYS = ("zfs destroy", " -F", "rm -r", "rm -f", "zfs rollback", "dropdb", "DROP ")
+
+
+def _targets(req):
+    return [t for _, fn in checks({req}) for t in marks(fn)[1](ARCH)]
+
+
+def _texts(step):
+    if isinstance(step, Manual):
+        return [step.what, *step.commands]
+    return [step.what] + [kw["name"] for _, kw in step.ops] + [str(kw.get("commands", "")) for _, kw in step.ops]
+
+
+@pytest.mark.parametrize("req", sorted(REMEDIES))
+def test_every_target_maps_to_steps_on_a_machine_of_the_spec(req):
+    targets = _targets(req)
+    assert targets, f"{req}: no check runs over any target"
+    for target in targets:
+        steps = steps_for(Finding(req, target, "failed", f"{target}:\n  - something is wrong"), ARCH, AUDIT)
+        assert steps, f"{req} {target}: no step"
+        for s in steps:
+            assert s.machine in MACHINES, f"{req} {target}: step on {s.machine!r}, not a machine of the spec"
+            for text in _texts(s) + (_texts(s.fallback) if isinstance(s, Action) and s.fallback else []):
+                assert not any(d in text.split("#")[0] for d in DESTROYS), f"{req} {target}: {text}"
+
+
+def test_a_remedy_without_evidence_is_a_manual_step_saying_why():
+    link = ARCH.links()[0]
+    (step,) = steps_for(Finding("NET-3", link, "failed", ""), ARCH, SimpleNamespace(facts=lambda m: None))
+    assert isinstance(step, Manual) and "without evidence" in step.what and link.server.name in step.what
+
+
+def _psk_audit(shared):
+    """Facts where each link has its own key, or the second link holds the first link's key."""
+    first, second = ARCH.links()[:2]
+    keys = {first.psk_path: "k1", second.psk_path: "k1" if shared else "k2"}
+    facts = {}
+    for link in (first, second):
+        for end in (link.server, link.client):
+            files = facts.setdefault(end.name, {})
+            files[link.psk_path] = {"mode": "600", "owner": "root", "group": "root",
+                                    "entries": [("id-" + link.name, keys[link.psk_path])]}
+    return SimpleNamespace(facts=lambda m: SimpleNamespace(psk_files=facts.get(m, {})))
+
+
+def test_fresh_psk_rekeys_the_later_link_on_both_ends_and_never_shows_it():
+    first, second = ARCH.links()[:2]
+    audit = _psk_audit(shared=True)
+    for link in (first, second):   # both checks are red; either plans the same fix: re-key the second link
+        steps = steps_for(Finding("NET-3", link, "failed", ""), ARCH, audit)
+        assert {s.machine for s in steps} == {second.server.name, second.client.name}
+        assert {s.key for s in steps} == {(m, "NET-3", f"psk {second.name}") for m in (second.server.name, second.client.name)}
+        contents = {kw["src"].getvalue() for s in steps for op, kw in s.ops if "src" in kw}
+        assert len(contents) == 1 and all(s.secret for s in steps)
+        key = contents.pop().strip().split(":", 1)[1]
+        assert len(key) == 64 and all(key not in t for s in steps for t in _texts(s))
+    again = steps_for(Finding("NET-3", second, "failed", ""), ARCH, audit)
+    assert key not in {kw["src"].getvalue() for s in again for _, kw in s.ops if "src" in kw}.pop()
+
+
+def test_no_fresh_psk_when_the_link_shares_nothing():
+    (step,) = steps_for(Finding("NET-3", ARCH.links()[0], "failed", "x:\n  - bad ciphers"), ARCH,
+                        _psk_audit(shared=False))
+    assert isinstance(step, Manual) and "bad ciphers" in step.what
+
+
+def test_manual_steps_name_their_commands():
+    r = ARCH.replicas()[0]
+    (step,) = steps_for(Finding("ZFS-6", r, "failed", ""), ARCH, AUDIT)
+    assert isinstance(step, Manual) and step.machine == r.target
+    assert any(c.startswith(f"zfs rename {r.target_dataset} ") for c in step.commands)
+
+
+@pytest.mark.parametrize("req", sorted(REMEDIES))
+def test_fix_for_answers_for_every_target_of_the_report(req):
+    for target in _targets(req):
+        text = fix_for(req, str(target), ARCH)
+        assert text and ("automatic" in text or "manual" in text), f"{req} {target}: {text!r}"
+    assert fix_for(req, "no-such-target", ARCH) is None
+
+
+def _services_audit(states, running=True):
+    from fixtures.probes.processes import UnitState
+    facts = SimpleNamespace(services={u: UnitState(*s) for u, s in states.items()},
+                            running=lambda proc: [object()] if running else [])
+    return SimpleNamespace(facts=lambda m: facts)
+
+
+def test_a_disabled_service_is_enabled_a_masked_one_left_to_a_person():
+    app = ARCH.app_containers()[0]
+    units = [p.unit for _, p in ARCH.runs(app.role)]
+    ok = {u: ("enabled", "active") for u in units}
+    (action,) = steps_for(Finding("APP-2", app, "failed", ""), ARCH, _services_audit({**ok, units[-1]: ("disabled", "active")}))
+    assert isinstance(action, Action) and [kw["enabled"] for _, kw in action.ops] == [True]
+    assert [kw["action"] for _, kw in action.ops] == [None]
+    (manual,) = steps_for(Finding("APP-2", app, "failed", ""), ARCH, _services_audit({**ok, units[-1]: ("masked", "inactive")}))
+    assert isinstance(manual, Manual) and f"systemctl unmask {units[-1]}" in " ".join(manual.commands)
+
+
+def test_the_on_failure_drop_in_sorts_after_every_other():
+    job = next(t for t in _targets("OPS-1") if t.host in READINGS)
+    text = ["@@unit " + job.unit, f"# /lib/systemd/system/{job.unit}", "[Service]", "ExecStart=/bin/true",
+            f"# /etc/systemd/system/{job.unit}.d/zz-local.conf", "[Unit]", "OnFailure="]
+    facts = SimpleNamespace(evidence=lambda name: text)
+    (action,) = steps_for(Finding("OPS-1", job, "failed", ""), ARCH, SimpleNamespace(facts=lambda m: facts))
+    dest = action.ops[0][1]["dest"].rsplit("/", 1)[1]
+    assert dest > "zz-local.conf" and "OnFailure=" in action.ops[0][1]["src"].getvalue()
