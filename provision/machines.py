@@ -1,9 +1,6 @@
 """The audit's inventory as a pyinfra inventory: the lab's containers through pyinfra's Docker connector
 (`@docker/<container>`), production over SSH (pyinfra's connector: ssh config, ssh-agent, known hosts),
-a container through its Proxmox host as a ProxyJump, as the audit reaches it."""
-import os
-import tempfile
-
+a container through its Proxmox host as a ProxyJump, as the audit reaches it (`via: jump`)."""
 from pyinfra.api import Config, Inventory, State
 
 
@@ -15,28 +12,16 @@ def pyinfra_names(inventory, machines):
         for m in machines:
             out[m] = ("@docker/" + inventory.describe(m).split("://", 1)[1], {})
         return out
-    key = os.path.expanduser(inv.key)
-    base = {"ssh_user": inv.user, "ssh_key": key}
-    if inv.known_hosts:
-        base["ssh_known_hosts_file"] = os.path.expanduser(inv.known_hosts)
-    jumps = []
+    if inv.via != "jump" and any(m not in inventory.hosts for m in machines):
+        raise ValueError("the provisioner reaches a container by its own sshd through its Proxmox host "
+                         "(`via: jump`); this inventory reads containers with `pct exec`: use one with `via: jump`")
+    # pyinfra's ssh connector reads the same ~/.ssh/config as the audit (HostName, User, Port, IdentityFile,
+    # ProxyJump through the Proxmox host) and the ssh-agent; host keys are never accepted
+    base = {"ssh_config_file": str(inventory.config_path), "ssh_strict_host_key_checking": "yes"}
+    if inventory.known_hosts:
+        base["ssh_known_hosts_file"] = inventory.known_hosts[0]
     for m in machines:
-        if m in inventory.hosts:
-            e = inv.hosts[m]
-            out[m] = (m, {**base, "ssh_hostname": e.address, "ssh_port": e.port, "ssh_user": e.user or inv.user})
-        else:
-            c = arch.container(m)
-            e = inv.containers.get(m)
-            h = inv.hosts[c.host]
-            address = e.address if e else c.address
-            jumps.append(f"Host {address}\n  ProxyJump {h.user or inv.user}@{h.address}:{h.port}\n")
-            out[m] = (m, {**base, "ssh_hostname": address, "ssh_port": e.port if e else 22})
-    if jumps:
-        fd, path = tempfile.mkstemp(prefix="offsuite-ssh-", suffix=".conf")
-        with os.fdopen(fd, "w") as f:
-            f.write("".join(jumps))
-        for m, (name, data) in out.items():
-            data["ssh_config_file"] = path
+        out[m] = (inv.aliases.get(m, m), dict(base))
     return out
 
 

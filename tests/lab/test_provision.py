@@ -138,8 +138,10 @@ def test_apply_to_prod_refused_without_confirmation(tmp_path):
     from specs import load_spec
     from specs.load import DEFAULT_SPEC
     inv = tmp_path / "prod-like.yaml"
-    hosts = "".join(f"  {h}: {{address: 192.0.2.{i + 1}}}\n" for i, h in enumerate(load_spec(DEFAULT_SPEC).hosts))
-    inv.write_text(f"backend: ssh\nuser: ops\nkey: /nonexistent/key\nhosts:\n{hosts}")
+    config = tmp_path / "ssh_config"
+    config.write_text("".join(f"Host {h}\n    HostName 192.0.2.{i + 1}\n    User ops\n"
+                              for i, h in enumerate(load_spec(DEFAULT_SPEC).hosts)))
+    inv.write_text(f"backend: ssh\nssh_config: {config}\nvia: pct\n")
     log = tmp_path / "provision.log"
     done = provision("apply", "--inventory", str(inv), log=log)
     assert done.returncode == 3, done.stdout + done.stderr
