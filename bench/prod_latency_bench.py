@@ -67,9 +67,11 @@ def netem_available():
 class Relays:
     """Where the kernel has no netem: in each lab host's network namespace, two delay relays on 127.0.0.1
     (bench/delay_relay.py) fed by iptables DNAT: ssh from outside to the host's public address (what the host
-    sends back waits delay_ms), and ssh the host opens to its containers' port 22 (ProxyJump's channel, pct's
-    ssh: each way waits delay_ms). For the audit's ssh this is what netem on every lab egress would add; the
-    relays listen on the host's loopback only, so the lab's listeners seen from outside are unchanged."""
+    sends back waits delay_ms), and ssh the host opens to its containers' port 22 for the engineer's account
+    (ProxyJump's channel: each way waits delay_ms). For the audit's ssh this is what netem on every lab egress
+    would add. The lab's `pct` stand-in reaches its container by ssh as root; Proxmox's `pct exec` attaches to
+    the container locally with no network hop, so root's connections are not delayed. The relays listen on the
+    host's loopback only, so the lab's listeners seen from outside are unchanged."""
 
     def __init__(self, arch, delay_ms):
         from fixtures.lab import hosts
@@ -96,7 +98,8 @@ class Relays:
             self._run(pid, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1")
             self.undo.append((pid, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=0"))
             for chain, match, port in (("PREROUTING", ["-d", public], 2222),
-                                       ("OUTPUT", ["-d", internal, "-m", "mark", "!", "--mark", "0x22"], 2223)):
+                                       ("OUTPUT", ["-d", internal, "-m", "mark", "!", "--mark", "0x22",
+                                                   "-m", "owner", "!", "--uid-owner", "0"], 2223)):
                 rule = [chain, "-p", "tcp", *match, "--dport", "22", "-j", "DNAT", "--to-destination", f"127.0.0.1:{port}"]
                 self._run(pid, "iptables", "-t", "nat", "-I", *rule)
                 self.undo.append((pid, "iptables", "-t", "nat", "-D", *rule))
@@ -135,7 +138,8 @@ def main():
     with Relays(arch, args.delay_ms) as n:
         print(f"{args.delay_ms} ms added per hop: this kernel has no netem (CONFIG_NET_SCH_NETEM unset), so delay "
               f"relays in the {n} lab hosts' network namespaces delay the audit's ssh as netem on every lab egress "
-              f"would ({args.delay_ms} ms host -> auditor; {args.delay_ms} ms each way host <-> container):")
+              f"would ({args.delay_ms} ms host -> auditor; {args.delay_ms} ms each way host <-> container on ProxyJump's "
+              f"channel; the lab pct stand-in's own ssh to its container not delayed: Proxmox's pct exec is local):")
         for label, inv in paths.items():
             measure(label, inv, args.runs)
 

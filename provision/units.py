@@ -1,7 +1,7 @@
 """Services and job units: the one place that knows the init system.
 
-Production runs systemd; the lab runs systemd as PID 1 too, or (an older lab) sysvinit scripts with a
-small job-unit runner (`lab-unit start <unit>`). pyinfra's `server.service` picks systemd whenever
+Production runs systemd, and so does every lab machine (PID 1); a machine without systemd running gets
+sysvinit scripts for its services and no job units. pyinfra's `server.service` picks systemd whenever
 `systemctl` is installed, even when systemd is not PID 1, so the choice is made here from
 /run/systemd/system (present only when systemd is running). Unit names come from the spec (a process's
 `unit`, the replication unit); pyinfra's systemd operations add `.service` to a bare name.
@@ -9,7 +9,6 @@ small job-unit runner (`lab-unit start <unit>`). pyinfra's `server.service` pick
 from pyinfra import host
 from pyinfra.api import OperationError, StringCommand, operation
 from pyinfra.facts.files import Directory, File
-from pyinfra.facts.server import Which
 from pyinfra.operations import systemd, sysvinit
 
 
@@ -41,16 +40,13 @@ def service(service: str, action: str = None, enabled=None):
 def start_job(unit: str):
     """Run a job unit now (a oneshot: replication, snapshots), as its timer would; systemctl waits for
     a oneshot to finish and fails when it fails (its OnFailure= fires as on a timer's run)."""
-    if _systemd():
-        yield StringCommand("systemctl", "start", unit)
-    elif host.get_fact(Which, command="lab-unit"):
-        yield StringCommand("lab-unit", "start", unit)
-    else:
-        raise OperationError(f"no systemd and no unit runner to start {unit}")
+    if not _systemd():
+        raise OperationError(f"systemd is not running here: cannot start job unit {unit}")
+    yield StringCommand("systemctl", "start", unit)
 
 
 @operation()
 def daemon_reload():
-    """Make the init system read changed unit files (systemd only; the lab's runner reads them each run)."""
+    """Make the init system read changed unit files (systemd only)."""
     if _systemd():
         yield from systemd.daemon_reload._inner()

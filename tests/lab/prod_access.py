@@ -85,10 +85,14 @@ def leaks(arch, text):
 # --- fingerprint of a lab machine: what an audit must not change ----------------------------------------
 
 FINGERPRINT = r"""export LC_ALL=C
+# PostgreSQL rewrites its own files after mere reads (hint bits and statistics flushed at a checkpoint):
+# its data directory is read through the server instead (databases, owners, tables)
+PGDATA=/var/lib/postgresql/nonexistent
+[ -d /var/lib/postgresql ] && PGDATA=/var/lib/postgresql
 echo "## files"
-find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' \
+find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' ! -path "$PGDATA/*" \
   -printf '%p %T@ %s %m %u\n' 2>/dev/null | sort
-find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' \
+find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' ! -path "$PGDATA/*" \
   -size -64M -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum 2>/dev/null
 for m in $(awk '$2 ~ "^/mnt/" {print $2}' /proc/mounts); do
   find "$m" -xdev -type f -printf '%p %T@ %s %m\n' 2>/dev/null | sort
@@ -97,6 +101,13 @@ echo "## units"
 if [ -d /run/systemd/system ]; then systemctl list-units --all --no-legend --plain --no-pager 2>/dev/null \
   | awk '{print $1, $3, $4}' | sort; systemctl list-unit-files --no-legend --no-pager 2>/dev/null | sort
 else ls -1 /etc/rc2.d 2>/dev/null; for s in /etc/init.d/*; do printf '%s ' "$s"; "$s" status >/dev/null 2>&1; echo $?; done
+fi
+echo "## databases"
+if [ -d /var/lib/postgresql ] && command -v psql >/dev/null; then
+  for db in $(su postgres -c "psql -AtX -c 'select datname from pg_database where datallowconn order by 1'"); do
+    su postgres -c "psql -AtX -d $db -c \"select '$db', pg_get_userbyid(d.datdba) from pg_database d where datname = '$db' \
+      union all select '$db', schemaname || '.' || tablename || ' ' || tableowner from pg_tables order by 2\""
+  done
 fi
 echo "## zfs"
 command -v zfs >/dev/null && zfs list -H -t all -o name,used 2>/dev/null | awk '{print $1}' | sort
