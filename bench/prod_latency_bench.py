@@ -64,6 +64,26 @@ def netem_available():
     return proc.returncode == 0
 
 
+def interfaces(pid):
+    out = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-o", "link", "show"], capture_output=True,
+                         text=True, check=True).stdout
+    return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if " lo:" not in line]
+
+
+def netem(delay_ms, on):
+    """Add (on) or remove the delay on every interface of every lab container; returns the count."""
+    count = 0
+    for name, pid in lab_pids().items():
+        for dev in interfaces(pid):
+            cmd = ["nsenter", "-t", str(pid), "-n", "tc", "qdisc", "replace" if on else "del", "dev", dev, "root"]
+            cmd += ["netem", "delay", f"{delay_ms}ms"] if on else []
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if on and proc.returncode != 0:
+                raise SystemExit(f"tc netem on {name} {dev}: {proc.stderr.strip()}")
+            count += 1
+    return count
+
+
 class Relays:
     """Where the kernel has no netem: in each lab host's network namespace, two delay relays on 127.0.0.1
     (bench/delay_relay.py) fed by iptables DNAT: ssh from outside to the host's public address (what the host

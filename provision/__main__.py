@@ -53,14 +53,14 @@ def main(argv=None):
 
 
 def _run(run, args, arch, inventory):
-    p, seconds = run.timed(run.plan, arch, inventory, [r.upper() for r in args.requirement])
+    p, seconds = run.timed(run.plan, arch, inventory, [r.upper() for r in args.requirement], spec=args.spec)
     print(run.render(p, inventory, applying=args.command == "apply"))
     print(f"provision: planned in {seconds:.1f}s")
     if args.command == "plan":
         return 0
     from pathlib import Path
     Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-    (lines, verdict, _), seconds = run.timed(run.apply, arch, inventory, p, args.log)
+    (lines, verdict), seconds = run.timed(run.apply, inventory, p, args.log, spec=args.spec)
     for l in lines:
         print(f"log: {l}")
     for f, green in verdict:

@@ -8,7 +8,7 @@ machine first (which PSK to renew, which process to stop) is summed up, with the
 """
 from fixtures.probes import MissingEvidence
 from provision.audit import Finding
-from provision.remedies import REMEDIES, Action, Manual
+from provision.remedies import REMEDIES, Manual
 
 AUTOMATIC = {   # what the automatic fix does, per requirement (README's table)
     "APP-2": "start and enable at boot the role's services found stopped or disabled",

@@ -69,9 +69,10 @@ def _command_text(cmd):
     return str(cmd)
 
 
-def plan(arch, inventory, requirements=(), audited=None):
-    """Audit, then plan every remediation with pyinfra (facts read, nothing changed)."""
-    audited = audited or audit_mod.run(inventory.path, requirements)
+def plan(arch, inventory, requirements=(), spec=None):
+    """Audit (the spec given, else the default), then plan every remediation with pyinfra (facts read,
+    nothing changed)."""
+    audited = audit_mod.run(inventory.path, requirements, spec)
     steps, seen = [], set()
     for f in audited.findings:
         if f.outcome != "failed":
@@ -88,7 +89,7 @@ def plan(arch, inventory, requirements=(), audited=None):
     machines = sorted({a.machine for a in p.actions})
     state, hosts = state_for(inventory, machines)
     state.check_for_changes = False   # the single pass below tells what would change
-    p.state, p.hosts = state, hosts
+    p.state = state
     log = logging.getLogger("pyinfra")
     capture = _Capture()
     log.addHandler(capture)
@@ -171,7 +172,7 @@ def render(p, inventory, applying=False):
     return "\n".join(out)
 
 
-def apply(arch, inventory, p, log_path):
+def apply(inventory, p, log_path, spec=None):
     """Run the planned operations, log each (machine, operation, result), then audit the affected checks again."""
     results = []
     if p.changing:
@@ -196,14 +197,14 @@ def apply(arch, inventory, p, log_path):
     with open(log_path, "a") as f:
         f.write("".join(l + "\n" for l in lines))
     reqs = sorted({o.action.requirement for o in p.changing})
-    again = audit_mod.run(inventory.path, reqs) if reqs else None
+    again = audit_mod.run(inventory.path, reqs, spec) if reqs else None
     verdict = []
     for f in p.audit.findings:
         if f.outcome != "failed" or f.requirement not in reqs:
             continue
         green = again is not None and f.key in again.passed
         verdict.append((f, green))
-    return lines, verdict, again
+    return lines, verdict
 
 
 def timed(fn, *args, **kwargs):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from fixtures.lab import access, docker_ops, hosts
-from fixtures.lab.state import STATE_DIR, docker_name, psk_line
+from fixtures.lab.state import STATE_DIR, psk_line
 from reports.results import read_cases
 from tests.conftest import ROOT
 
@@ -87,21 +87,17 @@ def leaks(arch, text):
 FINGERPRINT = r"""export LC_ALL=C
 # PostgreSQL rewrites its own files after mere reads (hint bits and statistics flushed at a checkpoint):
 # its data directory is read through the server instead (databases, owners, tables)
-PGDATA=/var/lib/postgresql/nonexistent
-[ -d /var/lib/postgresql ] && PGDATA=/var/lib/postgresql
 echo "## files"
-find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' ! -path "$PGDATA/*" \
+find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' ! -path '/var/lib/postgresql/*' \
   -printf '%p %T@ %s %m %u\n' 2>/dev/null | sort
-find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' ! -path "$PGDATA/*" \
+find /etc /opt /srv /mnt /var/lib -xdev -type f ! -path '*/journal/*' ! -name '*.log' ! -path '/var/lib/postgresql/*' \
   -size -64M -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum 2>/dev/null
 for m in $(awk '$2 ~ "^/mnt/" {print $2}' /proc/mounts); do
   find "$m" -xdev -type f -printf '%p %T@ %s %m\n' 2>/dev/null | sort
 done
 echo "## units"
-if [ -d /run/systemd/system ]; then systemctl list-units --all --no-legend --plain --no-pager 2>/dev/null \
-  | awk '{print $1, $3, $4}' | sort; systemctl list-unit-files --no-legend --no-pager 2>/dev/null | sort
-else ls -1 /etc/rc2.d 2>/dev/null; for s in /etc/init.d/*; do printf '%s ' "$s"; "$s" status >/dev/null 2>&1; echo $?; done
-fi
+systemctl list-units --all --no-legend --plain --no-pager 2>/dev/null | awk '{print $1, $3, $4}' | sort
+systemctl list-unit-files --no-legend --no-pager 2>/dev/null | sort
 echo "## databases"
 if [ -d /var/lib/postgresql ] && command -v psql >/dev/null; then
   for db in $(su postgres -c "psql -AtX -c 'select datname from pg_database where datallowconn order by 1'"); do
@@ -117,7 +113,7 @@ P=$(ps -eo args=); printf '%s\n' "$P" | grep -v -e '^ps -eo' -e 'offsuite-finger
 
 
 def machines(arch):
-    return [(h, hosts.container_name(h)) for h in arch.spec.hosts] + [(c.name, docker_name(c.name)) for c in arch.containers()]
+    return [(m.name, hosts.machine_container_name(arch, m.name)) for m in arch.machines()]
 
 
 def fingerprint(arch):

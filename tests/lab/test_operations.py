@@ -2,7 +2,7 @@
 and its OnFailure= notification fires; ZFS-8: the operator runs only what it is delegated."""
 import pytest
 
-from fixtures.lab import docker_ops, host_units, hosts, zfs_setup
+from fixtures.lab import docker_ops, host_units, hosts, units, zfs_setup
 
 pytestmark = pytest.mark.lab
 
@@ -22,7 +22,7 @@ def test_a_failing_replication_job_fails_its_unit_and_systemd_notifies(lab):
     bad = f"--no-sync-snap --no-privilege-elevation {r.operator}@{source}:{r.source}-missing {r.target}-missing"
     conf = "/etc/sanoid/syncoid-args.conf"
     notified = host_units.on_failure(lab.spec.replication.on_failure, unit)
-    rc, before = on_host(r.target_host, f"cat {host_units.NOTIFICATIONS} 2>/dev/null | wc -l")
+    rc, before = on_host(r.target_host, f"cat {units.NOTIFICATIONS} 2>/dev/null | wc -l")
     rc, out = on_host(r.target_host, f"cp {conf} /tmp/jobs.saved && echo '{bad}' >> {conf}")
     assert rc == 0, out
     try:
@@ -30,10 +30,10 @@ def test_a_failing_replication_job_fails_its_unit_and_systemd_notifies(lab):
         assert rc != 0, f"systemctl start {unit} succeeded although a job failed:\n{out[-1500:]}"
         rc, state = on_host(r.target_host, f"systemctl is-failed {unit}")
         assert state.strip() == "failed", state
-        rc, log = on_host(r.target_host, f"for i in $(seq 100); do [ $(cat {host_units.NOTIFICATIONS} 2>/dev/null | wc -l) "
+        rc, log = on_host(r.target_host, f"for i in $(seq 100); do [ $(cat {units.NOTIFICATIONS} 2>/dev/null | wc -l) "
                                          f"-gt {before.strip()} ] && [ $(systemctl show -p ActiveState --value {notified}) "
                                          f"!= activating ] && break; sleep 0.1; done; "
-                                         f"tail -n +{int(before) + 1} {host_units.NOTIFICATIONS}")
+                                         f"tail -n +{int(before) + 1} {units.NOTIFICATIONS}")
         assert f"{unit.rsplit('.', 1)[0]} failed" in log, f"no notification by {notified}:\n{log[-800:]}"
         assert f"{r.source}-missing" in log, f"the notification does not show the failed job:\n{log[-1500:]}"
     finally:
@@ -43,12 +43,12 @@ def test_a_failing_replication_job_fails_its_unit_and_systemd_notifies(lab):
 def test_the_replication_unit_succeeds_and_stays_quiet_when_every_job_succeeds(lab):
     r = zfs_setup.replicas(lab)[0]
     unit = lab.spec.replication.unit
-    rc, before = on_host(r.target_host, f"cat {host_units.NOTIFICATIONS} 2>/dev/null | wc -l")
+    rc, before = on_host(r.target_host, f"cat {units.NOTIFICATIONS} 2>/dev/null | wc -l")
     rc, out = on_host(r.target_host, f"systemctl start {unit}")
     assert rc == 0, out[-1500:]
     rc, state = on_host(r.target_host, f"systemctl show -p Result --value {unit}")
     assert state.strip() == "success", state
-    rc, after = on_host(r.target_host, f"cat {host_units.NOTIFICATIONS} 2>/dev/null | wc -l")
+    rc, after = on_host(r.target_host, f"cat {units.NOTIFICATIONS} 2>/dev/null | wc -l")
     assert before == after, "a notification was sent although every job succeeded"
 
 
