@@ -7,7 +7,6 @@ ZFS-5: no job transfers over plain TCP (--insecure-direct-connection).
 ZFS-8: in pull mode, jobs log in with the spec's operator account, never root, and use
 --no-privilege-elevation.
 """
-from confs import layout
 from confs.findings import Finding
 from confs.replication import host_file, host_has_folder, host_named, operator_user, replicated_datasets
 

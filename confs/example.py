@@ -16,7 +16,7 @@ import sys
 from pathlib import Path, PurePosixPath
 
 from confs import layout
-from confs.replication import operator_user, replicated_datasets
+from confs.replication import replicated_datasets
 
 
 # stunnel ---------------------------------------------------------------------------------------
