@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def child(directory):
     """Measured: load the spec, parse every reading, run every check on every target."""
-    from fixtures.offline import Fleet, load_dir, verdicts
+    from checks.offline import Fleet, load_dir, verdicts
     from specs import load_spec
     from specs.architecture import Architecture
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

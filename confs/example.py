@@ -101,9 +101,9 @@ def _ssh_address(spec, remote, runner):
 
 def syncoid_files(arch):
     spec, out = arch.spec, {}
-    pull = spec.replication.mode == "pull"
+    pull = spec.replication.pulls
     for job in arch.jobs():
-        runner, remote = (job.target, job.source) if pull else (job.source, job.target)
+        runner, remote = spec.replication.runner(job), spec.replication.remote(job)
         at = f"{_ssh_address(spec, remote, runner)}"
         line = (f"{job.operator}@{at}:{job.source_dataset} {job.target_dataset}" if pull
                 else f"{job.source_dataset} {at}:{job.target_dataset}")

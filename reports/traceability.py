@@ -4,18 +4,14 @@
 """
 import sys
 
-from reports import elements
+from checks import registry
 from specs import load_requirements, load_spec
 from specs.architecture import Architecture
 
 
 def live_checks():
     """{requirement: [module::function]} of the checks that read machines (static ones apart)."""
-    out = {}
-    for module, name, marks in elements.live_checks():
-        if "requirement" in marks:
-            out.setdefault(marks["requirement"].args[0], []).append(f"checks/{module}.py::{name}")
-    return out
+    return {req: [c.path for c in checks] for req, checks in registry.by_requirement().items()}
 
 
 def static_requirements():
