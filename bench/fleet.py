@@ -34,11 +34,15 @@ def _spec_data():
 
 def sizes(fraction, hosts=10, containers=400, snapshots=200_000):
     """(generated hosts, applications per generated host, snapshots per replicated dataset copy)."""
+    from specs import load_spec
+    from specs.architecture import Architecture
     base = _spec_data()
     shipped_hosts = len(base["hosts"])
     shipped_containers = sum(len(h["containers"]) for h in base["hosts"].values())
-    jobs = base["replication"]["jobs"]   # one dataset each: its copy on the target, and the source's own
-    shipped_copies = len(jobs) + len({(j["source"], j["dataset"]) for j in jobs})
+    # the dataset copies readings() writes snapshots for: each replica's source and target dataset (a
+    # recursive job is one replica per dataset of the spec under it)
+    replicas = Architecture(load_spec(SPEC)).replicas()
+    shipped_copies = len({(r.source, r.source_dataset) for r in replicas} | {(r.target, r.target_dataset) for r in replicas})
     gen = max(1, round((hosts - shipped_hosts) * fraction))
     apps = max(1, round((containers * fraction - shipped_containers) / gen) - 1)
     copies = shipped_copies + gen * 2 * 2
