@@ -62,3 +62,19 @@ def test_a_crash_of_the_nightly_run_exits_3_in_one_line(monkeypatch, capsys):
     assert nightly.main(["--junit", "/nonexistent.xml"]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nightly: crashed: KeyError: 'datasets'" in err and "Traceback" not in err
+
+
+def test_the_one_off_report_tells_an_unreadable_file_from_a_crash(monkeypatch, capsys, tmp_path):
+    from reports import compliance
+    monkeypatch.delenv("OFFSUITE_DEBUG", raising=False)
+    assert compliance.main([str(tmp_path / "none.xml"), str(tmp_path / "out.html")]) == 2   # could not be made
+    assert "cannot read" in capsys.readouterr().err
+
+    def boom(*a, **k):
+        raise KeyError("severity")
+    monkeypatch.setattr(compliance.rundata, "build", boom)
+    xml = tmp_path / "audit.xml"
+    xml.write_text('<testsuite name="pytest"><testcase classname="checks.test_x" name="test_y" time="0"/></testsuite>')
+    assert compliance.main([str(xml), str(tmp_path / "out.html")]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "compliance: crashed: KeyError: 'severity'" in err
