@@ -9,6 +9,7 @@ A path that is no repository, an empty path, or a repository where nothing is re
 ConfsRepoError (a usage error, exit code 4).
 """
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -16,7 +17,7 @@ from confs import (check_mounts, check_replication, check_secrets, check_snapsho
                    check_web, formats, layout)
 from confs.errors import ConfsRepoError
 from confs.findings import Finding
-from confs.repo import ConfRepo
+from confs.repo import ROOT, ConfRepo
 
 # the requirement IDs this gate checks, in catalogue order
 STATIC_REQUIREMENTS = ("WEB-1", "WEB-2", "WEB-4", "STO-2", "STO-3", "STO-4", "STO-5", "STO-6",
@@ -108,19 +109,52 @@ def parse_findings(repo):
     return out
 
 
+def unproven_absence_dropped(repo, findings):
+    """What could not be read proves nothing absent: a finding of something missing (no line) in a
+    machine folder where a folder was unreadable is left out; the unreadable folder is the finding."""
+    blind = {f"{ROOT}/{folder}/" for folder, _ in repo.unreadable}
+    reading = {f.file for f in repo.problems}
+    return {f for f in findings if f.line is not None or f.file in reading
+            or not any(f.file.startswith(b) for b in blind)}
+
+
+def merged_across_machines(findings, arch):
+    """One finding per (requirement, file, line, message) where only the machine named differs: a file
+    linked from several machines' folders is one defect, named with each machine."""
+    names = sorted(set(arch.spec.hosts) | {c.name for c in arch.containers()}, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])") if names else None
+    groups = {}
+    for f in findings:
+        shape = pattern.sub("\0", f.message) if pattern else f.message
+        groups.setdefault((f.requirement, f.file, f.line, shape), []).append(f)
+    out = set()
+    for (req, file, line, shape), group in groups.items():
+        if len(group) == 1:
+            out.add(group[0])
+            continue
+        columns = list(zip(*[pattern.findall(f.message) for f in group]))
+        merged, parts = "", shape.split("\0")
+        for i, part in enumerate(parts[:-1]):
+            merged += part + ", ".join(dict.fromkeys(columns[i])) if i < len(columns) else part
+        out.add(Finding(req, file, line, merged + parts[-1]))
+    return out
+
+
 def check_path(path):
     """A usage error (ConfsRepoError) for an empty or missing path."""
     if path is None or not str(path).strip():
         raise ConfsRepoError("--confs is empty; expected the path of a configuration repository (with a confs/ folder)")
     if not os.path.exists(path):
         raise ConfsRepoError(f"--confs {path}: no such folder; expected the path of a configuration repository")
+    if not os.path.isdir(path):
+        raise ConfsRepoError(f"--confs {path}: not a folder (a file); expected the path of a configuration repository")
     if not os.access(path, os.R_OK | os.X_OK):
         raise ConfsRepoError(f"--confs {path}: unreadable folder")
 
 
 def run_gate(arch, repo_path):
     check_path(repo_path)
-    repo = ConfRepo(repo_path, arch.conf_dir_machines())
+    repo = ConfRepo(repo_path, arch.conf_dir_machines(), arch.spec.deploy_path)
     if not any(s.fmt for s in repo.seen):
         raise ConfsRepoError(f"{repo_path}: nothing recognised under confs/ ({len(repo.seen)} files, none of a format "
                              "the gate reads: nginx, stunnel, sanoid, syncoid, Proxmox, systemd, database configs); "
@@ -131,6 +165,8 @@ def run_gate(arch, repo_path):
     secrets, scanned = check_secrets.scan(repo)
     findings.update(secrets)
     findings.update(parse_findings(repo))
+    findings = unproven_absence_dropped(repo, findings)
+    findings = merged_across_machines(findings, arch)
     ev = evidence(arch, repo, scanned)
     present = {s.folder for s in repo.seen}
     examined, not_recognised = repo.coverage()

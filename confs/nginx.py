@@ -90,24 +90,27 @@ class ServerBlock:
     handoffs: tuple = ()    # server-level error_page to a named location (inherited by locations)
 
     def location(self, path):
-        """The location block nginx picks for a URI: exact, then the longest prefix (regexes are not
-        evaluated); a named location by its name."""
+        """The location block nginx picks for a URI (exact match, then the longest prefix unless it
+        is `^~`, then the first regex that matches, in file order, else that prefix); a named location
+        by its name."""
         if path.startswith("@"):
             return next((b for b in self.blocks if b.match == path), None)
         exact = next((b for b in self.blocks if b.match == f"= {path}"), None)
         if exact:
             return exact
         prefixes = [b for b in self.blocks if b.is_prefix and not b.path.startswith("@") and path.startswith(b.path)]
-        return max(prefixes, key=lambda b: len(b.path), default=None)
-
-    def listens_on(self, port):
-        """Does a listen directive of this block take `port` (as nginx reads '80', '*:80', '[::]:80')?"""
-        for args, _ in self.listens:
-            first = args.split()[0] if args else ""
-            tail = first.rsplit(":", 1)[-1] if not first.startswith("unix:") else ""
-            if tail.isdigit() and int(tail) == port:
-                return True
-        return False
+        prefix = max(prefixes, key=lambda b: len(b.path), default=None)
+        if prefix is not None and prefix.match.startswith("^~"):
+            return prefix
+        for b in self.blocks:
+            words = b.match.split(None, 1)
+            if len(words) == 2 and words[0] in ("~", "~*"):
+                try:
+                    if re.search(words[1], path, re.I if words[0] == "~*" else 0):
+                        return b
+                except re.error:
+                    continue
+        return prefix
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,9 @@ class Staging(Strict):
 
 
 class Spec(Strict):
+    # where every machine clones the configuration repository (users' docs/explain-server-config-in-git.md):
+    # a link to <deploy_path>/x in the repository is a link to its own x
+    deploy_path: str = Field(default="/opt/openfoodfacts-infrastructure", pattern=r"^/[^\s]*[^/\s]$")
     hosts: dict[Name, Host]
     software_root: str
     software_links: dict[str, Name]
