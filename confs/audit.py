@@ -122,7 +122,7 @@ def merged_across_machines(findings, arch):
     """One finding per (requirement, file, line, message) where only the machine named differs: a file
     linked from several machines' folders is one defect, named with each machine."""
     names = sorted(set(arch.spec.hosts) | {c.name for c in arch.containers()}, key=len, reverse=True)
-    pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])") if names else None
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])") if names else None
     groups = {}
     for f in findings:
         shape = pattern.sub("\0", f.message) if pattern else f.message
