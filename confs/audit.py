@@ -135,7 +135,7 @@ def merged_across_machines(findings, arch):
         columns = list(zip(*[pattern.findall(f.message) for f in group]))
         merged, parts = "", shape.split("\0")
         for i, part in enumerate(parts[:-1]):
-            merged += part + ", ".join(dict.fromkeys(columns[i])) if i < len(columns) else part
+            merged += part + ", ".join(sorted(set(columns[i]))) if i < len(columns) else part
         out.add(Finding(req, file, line, merged + parts[-1]))
     return out
 
