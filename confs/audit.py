@@ -13,18 +13,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from confs import (check_mounts, check_replication, check_secrets, check_snapshots, check_stunnel, check_units,
-                   check_web, formats, layout)
+from confs import (check_mounts, check_pve_net, check_replication, check_secrets, check_snapshots, check_stunnel,
+                   check_units, check_web, formats, layout)
 from confs.errors import ConfsRepoError
 from confs.findings import Finding
 from confs.repo import ROOT, ConfRepo
 
 # the requirement IDs this gate checks, in catalogue order
 STATIC_REQUIREMENTS = ("WEB-1", "WEB-2", "WEB-4", "STO-2", "STO-3", "STO-4", "STO-5", "STO-6",
-                       "ZFS-1", "ZFS-3", "ZFS-5", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1")
+                       "ZFS-1", "ZFS-3", "ZFS-5", "NET-1", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1")
 
 CHECKS = (check_web.check, check_mounts.check, check_replication.check, check_snapshots.check,
-          check_stunnel.check, check_units.check)
+          check_stunnel.check, check_units.check, check_pve_net.check)
 
 
 @dataclass
@@ -81,7 +81,7 @@ def evidence(arch, repo, scanned):
         "WEB-2": (_files(repo, apps, "nginx"), f"no nginx file in the application containers' folders "
                                                f"({folders(apps)}): their nginx configuration is not in this repository"),
         "WEB-4": (_files(repo, images, "nginx"), f"no nginx file in the images host's folder ({folders(images)})"),
-        "STO-2": sto, "STO-3": sto, "STO-4": sto, "STO-5": sto,
+        "NET-1": sto, "STO-2": sto, "STO-3": sto, "STO-4": sto, "STO-5": sto,
         "STO-6": (pve if arch.spec.assets else [], "the spec names no front-end asset folders" if pve else sto[1]),
         "ZFS-1": (syncoid, f"no syncoid-args.conf in the folders of the hosts that run jobs "
                            f"({folders(_dirs(arch, runners))})"),
@@ -94,7 +94,7 @@ def evidence(arch, repo, scanned):
         "NET-4": (scanned, "no readable file in confs/"),
         "OPS-1": (check_units.examined(arch, repo), "no unit file or drop-in of the spec's replication and snapshot "
                                                    f"units ({arch.spec.replication.unit}, {arch.spec.snapshots.unit}) "
-                                                   "in the hosts' folders"),
+                                                   "nor any timer's service in the machines' folders"),
     }
     return out
 

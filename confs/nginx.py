@@ -112,6 +112,15 @@ class ServerBlock:
                     continue
         return prefix
 
+    def listens_on(self, port):
+        """Does a listen directive of this block take `port` (as nginx reads '80', '*:80', '[::]:80')?"""
+        for args, _ in self.listens:
+            first = args.split()[0] if args else ""
+            tail = first.rsplit(":", 1)[-1] if not first.startswith("unix:") else ""
+            if tail.isdigit() and int(tail) == port:
+                return True
+        return False
+
 
 @dataclass(frozen=True)
 class NginxFile:

@@ -34,6 +34,9 @@ class Host(Strict):
     internal_address: IPv4Address
     public_address: IPv4Address
     internal_network: IPv4Network
+    # the Proxmox bridge on the public network (users' docs/proxmox.md: vmbr0 at Free, vmbr1 at OVH):
+    # an application container has no interface on it (NET-1); None: judged by addresses only
+    public_bridge: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     pools: dict[Name, Pool]
     containers: dict[Name, Container]
     conf_dirs: list[Annotated[str, ConfDir]] = []  # as Container.conf_dirs
