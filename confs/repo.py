@@ -52,7 +52,7 @@ class ConfRepo:
             raise ConfsRepoError(f"{self.root} is not a configuration repository: expected a {ROOT}/ folder in it")
         self.machines_of_folder = machines_of_folder or {}
         self.deploy_path = deploy_path.rstrip("/") if deploy_path else None
-        self.unreadable = []        # (folder, view) of folders that could not be listed
+        self.unreadable = []        # (folder, view) of folders that could not be listed, links not followed
         self.problems = []          # Finding: links, unreadable, too big, encoding (requirement by format)
         self.failures = {}          # real path -> (format, ConfParseError): parsed as nothing
         self.not_recognised = {}    # real path or folder/ -> why
@@ -139,6 +139,7 @@ class ConfRepo:
                 if deployed is None:
                     self.links[view] = self.rel(target)
                     where = f" or the deploy path {self.deploy_path}/" if self.deploy_path else ""
+                    self.unreadable.append((folder, view))
                     self._problem(fmt, view, f"link to the absolute path {written} leads outside the repository{where} "
                                              "(it works only on a machine where that path exists); expected a "
                                              "relative link inside the repository")
@@ -146,10 +147,12 @@ class ConfRepo:
                 target = deployed
             self.links[view] = self.rel(target)
             if not self._inside(target):
+                self.unreadable.append((folder, view))
                 self._problem(fmt, view, f"link to {written} leads outside the repository; expected a link "
                                          "to a file of the repository (the gate reads nothing outside it)")
                 return
             if not os.path.exists(target):
+                self.unreadable.append((folder, view))
                 self._problem(fmt, view, f"link to {written} leads nowhere ({self.rel(target)} does not exist)")
                 return
             real = os.path.realpath(target)
