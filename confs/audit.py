@@ -49,7 +49,7 @@ class GateResult:
 
 
 def _files(repo, dirs, fmt, where=None):
-    return sorted({s.real for s in repo.seen if s.folder in set(dirs) and s.fmt == fmt and (where is None or where(s.inner))})
+    return sorted({s.real for s in repo._of(dirs, fmt) if where is None or where(s.inner)})
 
 
 def _dirs(arch, machines):

@@ -36,17 +36,33 @@ TAIL_EXIT0 = re.compile(r"^(exit\s+0|true|:)\s*(;|$)")
 SCRIPT_WORD = re.compile(r"^/[^\s;|&]+$")
 
 
+def _units_index(repo, dirs):
+    """{unit name: ([(seen, lines)] of its files, [(seen, lines)] of its drop-ins)} of these folders,
+    built once per folder set (linear in the files)."""
+    cache = repo.__dict__.setdefault("_units_index", {})
+    key = tuple(sorted(dirs))
+    if key not in cache:
+        index = {}
+        for seen, lines in repo.files(dirs, "systemd"):
+            p = PurePosixPath(seen.inner)
+            parent = p.parent.name
+            if parent.endswith(".d"):
+                index.setdefault(parent[:-2], ([], []))[1].append((seen, lines))
+            else:
+                index.setdefault(p.name, ([], []))[0].append((seen, lines))
+        cache[key] = index
+    return cache[key]
+
+
 def unit_files(repo, dirs, name):
     """[(seen, lines)] of a unit and its drop-ins in these folders (template drop-ins apply too)."""
     template = template_of(name)
-    names = {name} | ({template} if template else set())
+    index = _units_index(repo, dirs)
     main, dropins = [], []
-    for seen, lines in repo.files(dirs, "systemd"):
-        p = PurePosixPath(seen.inner)
-        if p.name in names and not p.parent.name.endswith(".d"):
-            main.append((seen, lines))
-        elif p.parent.name[:-2] in names and p.parent.name.endswith(".d"):
-            dropins.append((seen, lines))
+    for n in [name] + ([template] if template else []):
+        files, ins = index.get(n, ([], []))
+        main += files
+        dropins += ins
     dropins.sort(key=lambda x: PurePosixPath(x[0].inner).name)
     return main[:1] + dropins
 

@@ -204,12 +204,30 @@ class ConfRepo:
                 self.failures[real] = (fmt, ConfParseError(None, str(exc)))
         return self._parsed[key]
 
+    def _of(self, folders, fmt):
+        """[Seen] of a format in these folders, in walk order (an index built once: linear)."""
+        index = getattr(self, "_index", None)
+        if index is None or self._indexed != len(self.seen):
+            index = {}
+            for s in self.seen:
+                index.setdefault((s.folder, s.fmt), []).append(s)
+            self._index, self._indexed = index, len(self.seen)
+        folders = set(folders)
+        if len(folders) == 1:
+            return index.get((next(iter(folders)), fmt), [])
+        return sorted((s for f in folders for s in index.get((f, fmt), [])), key=self._order)
+
+    def _order(self, seen):
+        order = getattr(self, "_position", None)
+        if order is None or len(order) != len(self.seen):
+            order = self._position = {id(s): n for n, s in enumerate(self.seen)}
+        return order[id(seen)]
+
     def files(self, folders, fmt, where=None):
         """[(Seen, parsed)] of the files of a format in these folders (where(inner) filters)."""
-        folders = set(folders)
         out = []
-        for s in self.seen:
-            if s.folder in folders and s.fmt == fmt and (where is None or where(s.inner)):
+        for s in self._of(folders, fmt):
+            if where is None or where(s.inner):
                 parsed = self.parsed(s.real, fmt)
                 if parsed is not None:
                     out.append((s, parsed))
@@ -220,7 +238,7 @@ class ConfRepo:
 
     def has(self, folders, fmt, where=None):
         """Is there any file of this format in these folders (parsed or not)?"""
-        return any(s.folder in set(folders) and s.fmt == fmt and (where is None or where(s.inner)) for s in self.seen)
+        return any(where is None or where(s.inner) for s in self._of(folders, fmt))
 
     def complete(self, folders):
         """True when no file of these folders failed to parse and none of their folders was unreadable
