@@ -288,3 +288,19 @@ def test_nginx_dump_file_that_does_not_parse_is_an_error(repo):
     facts = Facts("proxy", "@@@nginx\n" + dump + "@@@end\n")
     with pytest.raises(MissingEvidence, match="sites-enabled/broken"):
         facts.nginx_files
+
+
+def test_an_unreadable_drop_in_is_a_finding_and_proves_no_absence(repo, monkeypatch):
+    """The drop-in that could not be read may hold OnFailure=: the unit is not said to lack it."""
+    dropin = f"{OFF1_UNITS}/sanoid.service.d/override.conf"
+    (repo / OFF1_UNITS / "sanoid.service").write_text("[Service]\nType=oneshot\nExecStart=/usr/sbin/sanoid --cron\n")
+    real_open = open
+
+    def refusing_open(path, *args, **kwargs):
+        if str(path).endswith(dropin):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(source, "open", refusing_open, raising=False)
+    findings = static_findings(ARCH, repo)
+    assert [(f.requirement, f.file) for f in findings] == [("OPS-1", dropin)], messages(repo)
+    assert "unreadable" in findings[0].message
