@@ -73,7 +73,7 @@ class Location:
 
     @property
     def is_prefix(self):
-        return len(self.match.split()) == 1 or self.match.split()[0] in ("=", "^~")
+        return len(self.match.split()) == 1 or self.match.split()[0] == "^~"
 
 
 @dataclass(frozen=True)
@@ -140,14 +140,17 @@ def proxy_pass(arg, line, location=""):
     return ProxyPass(scheme, host, int(port) if port else default, line, arg, location)
 
 
-def _walk(block, location="", out=None):
-    """[(directive, enclosing location)] at any depth, in file order (one pass: linear)."""
+def _walk(block, location="", out=None, ends=None):
+    """[(directive, enclosing location)] at any depth, in file order (one pass: linear); `ends`, when
+    given, gets {id(directive): index after its last descendant} (its subtree is out[i + 1:end])."""
     out = [] if out is None else out
     for d in block:
         out.append((d, location))
         inner = d.get("block")
         if inner:
-            _walk(inner, " ".join(d["args"]) if d["directive"] == "location" else location, out)
+            _walk(inner, " ".join(d["args"]) if d["directive"] == "location" else location, out, ends)
+            if ends is not None:
+                ends[id(d)] = len(out)
     return out
 
 
@@ -190,19 +193,30 @@ def _locations(inner, passes):
     return tuple(out)
 
 
-def _server(d, passes_by_id):
-    inner = _walk(d["block"])
-    names = tuple(n for x, _ in inner if x["directive"] == "server_name" for n in x["args"])
-    passes = tuple(passes_by_id[id(x)] for x, _ in inner if id(x) in passes_by_id)
-    roots = tuple(Root(x["args"][0], x["line"], x["directive"], loc) for x, loc in inner
-                  if x["directive"] in ("root", "alias") and x["args"])
-    listens = tuple((" ".join(x["args"]), x["line"]) for x in d["block"] if x["directive"] == "listen")
-    locations = tuple((" ".join(x["args"]), x["line"]) for x, _ in inner if x["directive"] == "location")
-    cert = next((x["args"][0] for x in d["block"] if x["directive"] == "ssl_certificate" and x["args"]), None)
-    redirect = any(x["directive"] == "return" for x in d["block"])
-    server_handoffs = tuple(h for h in map(_handoff, _own(d["block"])) if h and h[0] == "named")
-    return ServerBlock(names, d["line"], passes, roots, listens, locations, cert, redirect,
-                       _locations(inner, passes_by_id), server_handoffs)
+def _server(d, inner, passes_by_id):
+    """A ServerBlock from a server directive and [(directive, location)] of everything inside it."""
+    names, passes, roots, locations = [], [], [], []
+    for x, loc in inner:
+        name = x["directive"]
+        if name == "server_name":
+            names += x["args"]
+        elif name == "proxy_pass":
+            if id(x) in passes_by_id:
+                passes.append(passes_by_id[id(x)])
+        elif name == "root" or name == "alias":
+            if x["args"]:
+                roots.append(Root(x["args"][0], x["line"], name, loc))
+        elif name == "location":
+            locations.append((" ".join(x["args"]), x["line"]))
+    own = d["block"]
+    listens = tuple((" ".join(x["args"]), x["line"]) for x in own if x["directive"] == "listen")
+    cert = next((x["args"][0] for x in own if x["directive"] == "ssl_certificate" and x["args"]), None)
+    redirect = any(x["directive"] == "return" for x in own)
+    server_handoffs = tuple(h for h in (_handoff(x) for x in _own(own) if x["directive"] in HANDOFF_DIRECTIVES)
+                            if h and h[0] == "named")
+    blocks = _locations(inner, passes_by_id) if locations else ()
+    return ServerBlock(tuple(names), d["line"], tuple(passes), tuple(roots), listens, tuple(locations), cert,
+                       redirect, blocks, server_handoffs)
 
 
 def _upstream_server(arg, line):
@@ -307,10 +321,12 @@ def _parse_file(path, text=None):
 
 
 def _nginx_file(parsed):
-    directives = _walk(parsed)
+    ends = {}
+    directives = _walk(parsed, ends=ends)
     passes_by_id = {id(d): proxy_pass(d["args"][0], d["line"], loc) for d, loc in directives
                     if d["directive"] == "proxy_pass" and d["args"]}
-    servers = tuple(_server(d, passes_by_id) for d, _ in directives if d["directive"] == "server" and "block" in d)
+    servers = tuple(_server(d, directives[i + 1:ends.get(id(d), i + 1)], passes_by_id)
+                    for i, (d, _) in enumerate(directives) if d["directive"] == "server" and "block" in d)
     upstreams = {d["args"][0]: [_upstream_server(s["args"][0], s["line"]) for s in d["block"]
                                 if s["directive"] == "server" and s["args"]]
                  for d, _ in directives if d["directive"] == "upstream" and d.get("args") and "block" in d}

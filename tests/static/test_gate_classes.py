@@ -71,6 +71,15 @@ def test_proxy_pass_of_a_variable_holding_the_url_is_resolved(repo):
     assert "no proxy_pass" not in messages(repo)
 
 
+def test_proxy_pass_of_a_map_variable_holding_urls_is_resolved(repo):
+    replace(repo, PROXY_OFF, "proxy_pass", f"proxy_pass http://{OFF_ADDRESS}:80;", "proxy_pass $backend$request_uri;")
+    (repo / f"{layout.nginx_dir(ARCH, 'off2-reverse-proxy')}/conf.d").mkdir(parents=True, exist_ok=True)
+    maps = f"{layout.nginx_dir(ARCH, 'off2-reverse-proxy')}/conf.d/backends.conf"
+    (repo / maps).write_text(f"map $uri $backend {{\n    default http://{OFF_ADDRESS}:80;\n"
+                             f"    ~^/cgi/ http://{OFF_ADDRESS}:{APACHE};\n}}\n")
+    assert found(repo) == {("WEB-1", maps, 3)}, messages(repo)
+
+
 # -- WEB-2: a static path handed to apache inside nginx, reported at the location -----------------
 def _static_block(repo, location, body):
     """Replace the body of a static location of the off container's nginx; returns its first line."""
