@@ -38,6 +38,18 @@ def repo(clean, tmp_path):
     return shutil.copytree(clean, tmp_path / "repo")
 
 
+def refuse_to_open(monkeypatch, suffix):
+    """Opening a file whose path ends with `suffix` fails as for a user without the permission (CI
+    runs as root, where file modes are not enforced)."""
+    real_open = open
+
+    def refusing_open(path, *args, **kwargs):
+        if str(path).endswith(suffix):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(source, "open", refusing_open, raising=False)
+
+
 def found(repo):
     return {(f.requirement, f.file, f.line) for f in static_findings(ARCH, repo)}
 
@@ -176,13 +188,7 @@ def test_a_script_that_fails_properly_is_no_finding(repo):
 
 def test_an_unreadable_script_is_a_finding(repo, monkeypatch):
     _health_check(repo, script="#!/bin/bash\nset -e\nzpool status -x\n")
-    real_open = open
-
-    def refusing_open(path, *args, **kwargs):
-        if str(path).endswith("scripts/zfs/health.sh"):
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, *args, **kwargs)
-    monkeypatch.setattr(source, "open", refusing_open, raising=False)
+    refuse_to_open(monkeypatch, "scripts/zfs/health.sh")
     findings = static_findings(ARCH, repo)
     assert [(f.requirement, f.file) for f in findings] == [("OPS-1", "scripts/zfs/health.sh")]
     assert "cannot be read" in findings[0].message
@@ -276,13 +282,7 @@ def test_an_unreadable_folder_proves_nothing_absent(repo, monkeypatch):
 def test_an_unreadable_file_is_not_skipped_by_the_secrets_scan(repo, monkeypatch):
     notes = f"{layout.folder(ARCH, 'off1')}/notes.txt"
     (repo / notes).write_text("nothing secret\n")
-    real_open = open
-
-    def refusing_open(path, *args, **kwargs):
-        if str(path).endswith(notes):
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, *args, **kwargs)
-    monkeypatch.setattr(source, "open", refusing_open, raising=False)
+    refuse_to_open(monkeypatch, notes)
     assert {(f.requirement, f.file) for f in static_findings(ARCH, repo)} == {("NET-4", notes)}
 
 
@@ -303,13 +303,7 @@ def test_an_unreadable_drop_in_is_a_finding_and_proves_no_absence(repo, monkeypa
     """The drop-in that could not be read may hold OnFailure=: the unit is not said to lack it."""
     dropin = f"{OFF1_UNITS}/sanoid.service.d/override.conf"
     (repo / OFF1_UNITS / "sanoid.service").write_text("[Service]\nType=oneshot\nExecStart=/usr/sbin/sanoid --cron\n")
-    real_open = open
-
-    def refusing_open(path, *args, **kwargs):
-        if str(path).endswith(dropin):
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, *args, **kwargs)
-    monkeypatch.setattr(source, "open", refusing_open, raising=False)
+    refuse_to_open(monkeypatch, dropin)
     findings = static_findings(ARCH, repo)
     assert [(f.requirement, f.file) for f in findings] == [("OPS-1", dropin)], messages(repo)
     assert "unreadable" in findings[0].message
