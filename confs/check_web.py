@@ -19,7 +19,7 @@ from ipaddress import ip_address
 
 from confs import layout
 from confs.findings import Finding
-from confs.web import address_book, resolve, servers_for, targets, upstreams_of, variables_of
+from confs.web import address_book, ip_text, resolve, servers_for, targets, upstreams_of, variables_of
 
 
 # -- shared rules ---------------------------------------------------------------------------------
@@ -218,15 +218,25 @@ def owner_of(arch, address, sender_host):
     internal network (container addresses repeat across sites); None if unknown."""
     if address is None:
         return None
-    owners = []
-    for name, h in arch.spec.hosts.items():
-        if address in (str(h.internal_address), str(h.public_address)):
-            owners.append((name, name))
-    for c in arch.containers():
-        if address in (c.address, c.public_address):
-            owners.append((c.name, c.host))
+    owners = list(_addresses(arch).get(address, ()))
     owners.sort(key=lambda o: (o[1] != sender_host, not arch.same_network(sender_host, o[1])))
     return owners[0] if owners else None
+
+
+def _addresses(arch):
+    """{address: [(machine, host)]} the spec gives, built once per Architecture (a big nginx file asks
+    for thousands of addresses)."""
+    table = arch.__dict__.get("_confs_addresses")
+    if table is None:
+        table = {}
+        for name, h in arch.spec.hosts.items():
+            for a in {str(h.internal_address), str(h.public_address)}:
+                table.setdefault(a, []).append((name, name))
+        for c in arch.containers():
+            for a in {c.address, c.public_address} - {None}:
+                table.setdefault(a, []).append((c.name, c.host))
+        arch.__dict__["_confs_addresses"] = table
+    return table
 
 
 def crosses(arch, address, sender_host):
@@ -234,10 +244,7 @@ def crosses(arch, address, sender_host):
     "to talk between machines, every communication should go through Stunnel or https"), or None when
     it stays on the host. An address of the host's internal range that the spec does not place
     elsewhere counts as local; an unknown address outside it, or an unknown name, crosses."""
-    try:
-        a = ip_address(address) if address else None
-    except ValueError:
-        a = None
+    a = ip_address(ip_text(address)) if address and ip_text(address) else None
     if a is not None and a.is_loopback:
         return None
     owner = owner_of(arch, address, sender_host)
@@ -274,11 +281,7 @@ def _plain_http_from(arch, sender, machines, files, book):
 
 
 def _is_ip(word):
-    try:
-        ip_address(word)
-        return True
-    except ValueError:
-        return False
+    return ip_text(word) is not None and not word.startswith("[")
 
 
 def stunnel_forwarding(arch, repo, book):

@@ -2,6 +2,7 @@
 proxy_pass really goes (upstream blocks expanded, variables resolved where the configuration sets
 them with `set` or `map`, names of the spec resolved to addresses). Shared by the static gate and
 the live audit (the files of `nginx -T`)."""
+import functools
 import re
 from dataclasses import dataclass
 from ipaddress import ip_address
@@ -66,11 +67,17 @@ def address_book(arch):
     return book
 
 
-def resolve(word, book):
+@functools.lru_cache(maxsize=65536)
+def ip_text(word):
+    """The canonical text of an IP address written as `word` (brackets allowed), else None."""
     try:
         return str(ip_address(word.strip("[]")))
     except ValueError:
-        return book.get(word)
+        return None
+
+
+def resolve(word, book):
+    return ip_text(word) or book.get(word)
 
 
 def _split(hostport, scheme):
