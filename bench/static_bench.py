@@ -177,6 +177,16 @@ def main(argv=None):
     figure(f"nginx file of {big.stat().st_size / 1e6:.1f} MB: server blocks", len(parsed.servers))
     figure(f"nginx file of {big.stat().st_size / 1e6:.1f} MB: parse wall time", elapsed, "s")
     figure(f"nginx file of {big.stat().st_size / 1e6:.1f} MB: parse cpu time", cpu, "s")
+    with_big = dest / "repo-big-nginx"
+    shutil.rmtree(with_big, ignore_errors=True)
+    write_files(example_files(arch), with_big)
+    proxy = next(c.proxy.name for c in arch.chains() if c.proxy)
+    sites = with_big / layout.nginx_dir(arch, proxy) / "sites-enabled"
+    sites.mkdir(parents=True, exist_ok=True)
+    shutil.copy(big, sites / "big.conf")
+    result, elapsed, cpu = timed_gate(arch, with_big)
+    figure(f"gate on the clean repository with that file in {proxy}'s folder: wall time", elapsed, "s")
+    figure(f"gate on the clean repository with that file in {proxy}'s folder: cpu time", cpu, "s")
     if not args.dest:
         shutil.rmtree(dest, ignore_errors=True)
     return 0
