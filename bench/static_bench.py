@@ -42,14 +42,16 @@ gzip_types text/plain application/json text/css application/javascript;
 """
 
 
-def figure(name, value, unit=""):
-    """One figure, as `name: value unit` (the benches' common form)."""
+def figure(name, value, unit):
+    """One figure: the benches' shared printer (bench/figures.py, `figure: name: value unit`) where the
+    tree has it, else the same line without the prefix."""
     try:
-        from bench.report import figure as shared          # the shared printer, when the tree has it
-        return shared(name, value, unit)
+        from bench.figures import figure as shared
     except ImportError:
         text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"{name}: {text}{(' ' + unit) if unit else ''}", flush=True)
+        print(f"{name}: {text} {unit}", flush=True)
+        return
+    shared(name, value, unit)
 
 
 def site(arch, chain, name):
@@ -148,8 +150,8 @@ def main(argv=None):
     if not args.small and (REAL / "confs").is_dir():
         files = sum(1 for p in (REAL / "confs").rglob("*") if p.is_file())
         result, elapsed, cpu = timed_gate(arch, REAL)
-        figure("real repository files", files)
-        figure("real repository findings", len(result.findings))
+        figure("real repository", files, "files")
+        figure("real repository findings", len(result.findings), "findings")
         figure("real repository gate wall time (target < 1 s)", elapsed, "s")
         figure("real repository gate cpu time", cpu, "s")
     elif not args.small:
@@ -162,7 +164,7 @@ def main(argv=None):
         files = bench_files(arch, count)
         write_files(files, where)
         result, elapsed, cpu = timed_gate(arch, where)
-        figure(f"generated {count} files: findings", len(result.findings))
+        figure(f"generated {count} files: findings", len(result.findings), "findings")
         figure(f"generated {count} files: gate wall time", elapsed, "s")
         figure(f"generated {count} files: gate cpu time", cpu, "s")
         figure(f"generated {count} files: cpu time per file", cpu / len(files) * 1000, "ms")
@@ -174,7 +176,7 @@ def main(argv=None):
     start, cpu = time.perf_counter(), time.process_time()
     parsed = parse_nginx(big)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    figure(f"nginx file of {big.stat().st_size / 1e6:.1f} MB: server blocks", len(parsed.servers))
+    figure(f"nginx file of {big.stat().st_size / 1e6:.1f} MB: server blocks", len(parsed.servers), "blocks")
     figure(f"nginx file of {big.stat().st_size / 1e6:.1f} MB: parse wall time", elapsed, "s")
     figure(f"nginx file of {big.stat().st_size / 1e6:.1f} MB: parse cpu time", cpu, "s")
     with_big = dest / "repo-big-nginx"
