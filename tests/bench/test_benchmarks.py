@@ -10,7 +10,6 @@ from bench.figures import figure, figures
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHES = sorted(p.stem for p in (ROOT / "bench").glob("*_bench.py"))
-OWN_SIZE = {"static_bench"}   # sized by its own argument (a repository of ~500 files is already small)
 
 
 def run_bench(name, *args):
@@ -25,7 +24,7 @@ def test_figures_are_printed_and_read_back_the_one_way(capsys):
     assert figures(capsys.readouterr().out) == {"audit wall": (1.23, "s"), "remote commands": (42.0, "commands")}
 
 
-@pytest.mark.parametrize("name", sorted(set(BENCHES) - OWN_SIZE))
+@pytest.mark.parametrize("name", BENCHES)   # static_bench runs small in tests/static/test_static_bench.py
 def test_every_benchmark_has_a_small_size(name):
     assert "--small" in run_bench(name, "--help")
 
