@@ -64,7 +64,7 @@ def evidence(arch, repo, scanned):
     pve = sorted({f for c in arch.app_containers()
                   for f in _files(repo, layout.dirs(arch, c.host), "pve", layout.is_pve_of(c.id))})
     targets = {j.target for j in arch.spec.replication.jobs}
-    runners = {(j.target if arch.spec.replication.mode == "pull" else j.source) for j in arch.spec.replication.jobs}
+    runners = arch.spec.replication.runners()
     syncoid = [f for h in sorted(runners) for f in _files(repo, layout.dirs(arch, h), "syncoid")]
     all_syncoid = sorted({s.real for s in repo.seen if s.fmt == "syncoid"})
     sanoid = [f for h in sorted(targets) for f in _files(repo, layout.dirs(arch, h), "sanoid")]

@@ -7,17 +7,16 @@ ZFS-5: no job transfers over plain TCP (--insecure-direct-connection).
 ZFS-8: in pull mode, jobs log in with the spec's operator account, never root, and use
 --no-privilege-elevation.
 """
-from confs import layout
 from confs.findings import Finding
 from confs.replication import host_file, host_has_folder, host_named, operator_user, replicated_datasets
 
 
 def _remote(spec, job):
-    return job.source if spec.replication.mode == "pull" else job.target
+    return spec.replication.remote(job)
 
 
 def dataset_findings(spec, rd, jobs, rel):
-    pulled = spec.replication.mode == "pull"
+    pulled = spec.replication.pulls
     covering = [j for j in jobs if j.covers(rd.dataset) is not None]
     carrying = [j for j in covering if host_named(spec, _remote(spec, j).host or "") in (rd.remote, None)]
     what = f"{rd.dataset} ({rd.source_host} -> {rd.target_host})"
@@ -79,14 +78,14 @@ def login_findings(spec, runner, rel, job):
             yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} {found}; expected an unprivileged "
                                                   "operator account")
     elif remote.user == "root":
-        account = (f"the unprivileged {operator_user(spec, runner)} account" if spec.replication.mode == "pull"
+        account = (f"the unprivileged {operator_user(spec, runner)} account" if spec.replication.pulls
                    else "an unprivileged account with zfs allow receive rights")
         yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} as root; expected {account}")
-    elif spec.replication.mode == "pull" and remote.user != operator_user(spec, runner):
+    elif spec.replication.pulls and remote.user != operator_user(spec, runner):
         found = f"as {remote.user}" if remote.user else "with no user (ssh default, root)"
         yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} {found}; expected "
                                               f"{operator_user(spec, runner)}@{remote.host}")
-    if spec.replication.mode == "pull" and not job.has_flag("--no-privilege-elevation"):
+    if spec.replication.pulls and not job.has_flag("--no-privilege-elevation"):
         yield Finding("ZFS-8", rel, job.line, "job lacks --no-privilege-elevation; expected it on every pull job")
 
 

@@ -214,7 +214,7 @@ def unit_problems(repo, unit, on_failure, does):
 def job_units(arch):
     """[(host, unit, on_failure, what)] the spec makes hosts run."""
     rep, snaps = arch.spec.replication, arch.spec.snapshots
-    runners = {(j.target if rep.mode == "pull" else j.source) for j in rep.jobs}
+    runners = rep.runners()
     snapshotting = set(arch.source_datasets()) | {r.target for r in arch.replicas()}
     out = [(h, rep.unit, rep.on_failure, "replication") for h in arch.spec.hosts if h in runners]
     out += [(h, snaps.unit, snaps.on_failure, "snapshot") for h in arch.spec.hosts if h in snapshotting]

@@ -525,7 +525,7 @@ def assets_read_write(f, arch, audit):
 # --- replication, snapshots and jobs ------------------------------------------------------------------
 
 def _runner(arch, replica):
-    return replica.target if arch.spec.replication.mode == "pull" else replica.source
+    return arch.spec.replication.runner(replica)
 
 
 def _replicate(f, arch, r, what):

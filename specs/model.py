@@ -143,6 +143,34 @@ class Replication(Strict):
     unit: str = Field(default="syncoid.service", pattern=UNIT)  # systemd unit running every job (OPS-1)
     on_failure: str = Field(default="email-failures@.service", pattern=UNIT)  # notification unit (or template)
 
+    # Which host runs a job (its syncoid, its unit, its syncoid-args.conf) and which it logs in to: decided
+    # here only. Pull: the receiver (target) runs it and logs in to the source; push: the source pushes.
+    # `job` is anything with `source` and `target` (a spec Job, a JobRef, a Replica, a parsed syncoid line).
+
+    @property
+    def pulls(self):
+        return self.mode == "pull"
+
+    @property
+    def runner_side(self):
+        """"target" (pull) or "source" (push): the end of a job that runs it."""
+        return "target" if self.pulls else "source"
+
+    @property
+    def remote_side(self):
+        """The other end: the one the job logs in to."""
+        return "source" if self.pulls else "target"
+
+    def runner(self, job):
+        return getattr(job, self.runner_side)
+
+    def remote(self, job):
+        return getattr(job, self.remote_side)
+
+    def runners(self):
+        """{host} that run jobs, in the order the jobs name them."""
+        return dict.fromkeys(self.runner(j) for j in self.jobs)
+
 
 class Retention(Strict):
     hourly: NonNegativeInt = 0
