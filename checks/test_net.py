@@ -13,7 +13,7 @@ def _keys(f, path):
     return entry["entries"] if entry else []
 
 
-@requirement("NET-3", over=_links, reads=targets.reads_link_ends)
+@requirement("NET-3", over=_links, reads=targets.reads_every_link_end)
 def test_stunnel_link_uses_its_own_psk(target, facts, arch):
     problems = []
     for end, port, client in ((target.server, target.server_accept, False), (target.client, target.client_accept, True)):
@@ -28,13 +28,18 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
         for file, service in found:
             problems += [f"{end.name}: [{service.name}] in {file}:{line} {message}"
                          for line, message in service_problems(service, target.psk_path)]
-    mine = {d for end in (target.server, target.client) for d in _keys(facts[end.name], target.psk_path)}
-    if not mine:
-        problems.append(f"{target.server.name}: PSK file {target.psk_path} is missing or empty")
+    held = {end.name: set(_keys(facts[end.name], target.psk_path)) for end in (target.server, target.client)}
+    mine = held[target.server.name] | held[target.client.name]
+    problems += [f"{name}: PSK file {target.psk_path} is missing or empty; both ends of the link need it"
+                 for name, keys in held.items() if not keys]
+    if all(held.values()) and held[target.server.name] != held[target.client.name]:
+        problems.append(f"the PSK in {target.psk_path} differs between the server {target.server.name} and the client "
+                        f"{target.client.name} (identity or key; digests compared, no key printed): the link cannot "
+                        "authenticate; copy the server's file to the client")
     for other in arch.links():
         if other.name == target.name:
             continue
-        theirs = {d for end in (other.server, other.client) for d in _keys(facts.maybe(end.name), other.psk_path)}
+        theirs = {d for end in (other.server, other.client) for d in _keys(facts[end.name], other.psk_path)}
         if {k for _, k in mine} & {k for _, k in theirs}:
             problems.append(f"the PSK key of link {target.name} ({target.psk_path}) is also the key of link "
                             f"{other.name} ({other.psk_path}); give each link its own key (digests compared, "
@@ -44,14 +49,13 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
     report(problems, f"stunnel link {target.name} ({target.client.name} -> {target.server.name})")
 
 
-@requirement("NET-1", over=targets.app_containers)
+@requirement("NET-1", over=targets.app_containers, reads=targets.reads_with_applications)
 def test_applications_talk_over_the_internal_network(target, facts, arch):
     f = facts[target.name]
     internal = lambda a: arch.internal(target.host, a)
     problems = [f"has address {a} outside the internal network {arch.networks[target.host]}"
                 for a in f.addresses if not internal(a)]
-    app_public = {a: c.name for c in arch.app_containers() if (other := facts.maybe(c.name))
-                  for a in other.addresses if not internal(a)}
+    app_public = {a: c.name for c in arch.app_containers() for a in facts[c.name].addresses if not internal(a)}
     problems += [f"talks to application {app_public[peer]} at {peer}:{port}, outside the internal network"
                  for _, (peer, port) in f.connections if peer in app_public]
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
