@@ -99,18 +99,35 @@ def test_psk_files_are_private(target, facts, arch):
 @requirement("NET-5", over=targets.hosts)
 def test_proxmox_web_interface_is_not_public(target, facts, arch):
     """Judged by what the auditor reaches from outside (the public address) and, for a socket bound
-    to a public address, by the nftables rules that must drop it; the socket alone decides nothing."""
-    from fixtures.probes.network import public_port_filtered
+    to a public address (IPv4 or IPv6), by the nftables rules that must drop it on the interface holding
+    that address (jumps and gotos followed); the socket alone decides nothing."""
     f = facts[target.name]
     port = arch.spec.proxmox.web_port
     internal = lambda a: arch.internal(target.name, a)
     problems = [f"the Proxmox web interface answers the auditor at {ep} from outside; bind it to the internal "
                 "address or drop it in nftables, and use an ssh tunnel"
                 for ep, result in f.evidence("outside").items() if result == "open"]
-    exposed = [f"{addr}:{p}" for addr, p in f.listening if p == port and f.public_facing(addr, internal)]
+    exposed = [(addr, p) for addr, p in f.listening if p == port and f.public_facing(addr, internal)]
     if exposed and not problems:
-        filtered = public_port_filtered(f.evidence("nft"), port)
-        if not filtered:
-            problems.append(f"the Proxmox web interface listens on {', '.join(exposed)} and no nftables input rule "
-                            f"drops port {port} from public addresses (nft list ruleset); filter it")
+        unfiltered = _unfiltered(f, exposed, port, internal)
+        if unfiltered:
+            problems.append(f"the Proxmox web interface listens on {', '.join(f'{a}:{p}' for a, p in exposed)} and "
+                            f"no nftables input rule drops port {port} from public addresses arriving at "
+                            f"{', '.join(unfiltered)} (nft list ruleset, jumps followed); filter it")
     report(problems, f"host {target.name}")
+
+
+def _unfiltered(f, exposed, port, internal):
+    """The public destinations (address on its interface) of the exposed sockets that the input rules do
+    not certainly drop a NEW connection to."""
+    from fixtures.probes.nftables import Packet, certainly_dropped
+    ruleset = f.evidence("nft")
+    by_address = {str(a): a for a in f.addresses}
+    out = []
+    for addr, _ in exposed:
+        for dest in f.public_destinations(addr, internal):
+            iface = getattr(by_address.get(str(dest)), "ifname", None) or None
+            family = "ip6" if ":" in str(dest) else "ip"
+            if certainly_dropped(ruleset, Packet(family, str(dest), port, iface)) is not True:
+                out.append(f"{dest} ({iface or 'interface unknown'})")
+    return list(dict.fromkeys(out))
