@@ -125,7 +125,7 @@ def test_db1_processes_of_a_hosts_containers_are_not_the_hosts(fleet, shipped):
 
 def test_units_are_asked_one_by_one_template_instances_included(shipped):
     from fixtures.probes.processes import _services_command
-    assert "systemctl is-enabled \"$u\"" in _services_command(shipped, "opff")
+    assert "systemctl show -p LoadState,UnitFileState,ActiveState \"$u\"" in _services_command(shipped, "opff")
     states = parse_services(["stunnel@off.service enabled active", "apache2@off.service enabled-runtime active",
                              "minion disabled inactive", "nginx masked failed", "incron not-found"])
     assert states["stunnel@off.service"].is_enabled and states["apache2@off.service"].is_enabled
