@@ -69,8 +69,8 @@ def test_no_internal_port_outside_the_internal_network(target, facts, arch):
         allowed.add(arch.spec.proxmox.web_port)  # NET-5's
     internal = lambda a: arch.internal(target.host, a)
     ports = arch.database_ports()
-    problems = [f"port {port}{' (' + ports[port] + ')' if port in ports else ''} listens on {addr}, reachable "
-                "outside the internal network; carry it through stunnel instead"
+    problems = [f"port {port}{' (' + ports[port] + ')' if port in ports else ''} listens on {f.public_label(addr, internal)}, "
+                "reachable outside the internal network; carry it through stunnel instead"
                 for addr, port in f.listening if port not in allowed and f.public_facing(addr, internal)]
     report(problems, f"{target.role} container {target.name} on {target.host}")
 

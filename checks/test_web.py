@@ -44,8 +44,8 @@ def test_only_the_proxy_listens_for_the_public(target, facts, arch):
     f = facts[target.name]
     allowed = arch.public_ports(target.name)
     internal = lambda a: arch.internal(target.host, a)
-    problems = [f"listens on {addr}:{port}, reachable outside the internal network; only the reverse proxy "
-                "serves the public on 80/443"
+    problems = [f"listens on {f.public_label(addr, internal)} port {port}, reachable outside the internal network; only the "
+                "reverse proxy serves the public on 80/443"
                 for addr, port in f.listening
                 if port in (80, 443) and port not in allowed and f.public_facing(addr, internal)]
     report(problems, f"{target.role} container {target.name} on {target.host}")

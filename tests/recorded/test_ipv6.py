@@ -21,13 +21,13 @@ def test_a_database_port_on_ipv6_alone_with_a_public_ipv6_address_is_red(fleet, 
     f = _db(fleet, shipped, ["LISTEN 0      244       0.0.0.0:5432  0.0.0.0:*",
                              "LISTEN 0      244          [::]:5432     [::]:*"])
     outcome, message = run(test_net.test_no_internal_port_outside_the_internal_network, DB, f, shipped)
-    assert outcome == "failed" and "port 5432 (postgresql) listens on ::" in message
+    assert outcome == "failed" and "port 5432 (postgresql) listens on :: (public: 2001:db8:18::120)" in message
 
 
 def test_a_web_server_on_ipv6_alone_with_a_public_ipv6_address_is_red(fleet, shipped):
     f = _db(fleet, shipped, ["LISTEN 0      5          [::]:80     [::]:*"])
     outcome, message = run(test_web.test_only_the_proxy_listens_for_the_public, DB, f, shipped)
-    assert outcome == "failed" and "listens on :::80" in message
+    assert outcome == "failed" and "listens on :: (public: 2001:db8:18::120) port 80" in message
 
 
 def test_an_ipv4_wildcard_does_not_take_the_public_ipv6_address(fleet, shipped):
