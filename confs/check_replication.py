@@ -18,15 +18,35 @@ def _remote(spec, job):
 
 def dataset_findings(spec, rd, jobs, rel):
     pulled = spec.replication.mode == "pull"
-    carrying = [j for j in jobs if j.covers(rd.dataset) is not None
-                and host_named(spec, _remote(spec, j).host or "") in (rd.remote, None)]
+    covering = [j for j in jobs if j.covers(rd.dataset) is not None]
+    carrying = [j for j in covering if host_named(spec, _remote(spec, j).host or "") in (rd.remote, None)]
     what = f"{rd.dataset} ({rd.source_host} -> {rd.target_host})"
+    excluded = [j for j in carrying if j.excludes(rd.dataset)]
+    for job in excluded:
+        yield Finding("ZFS-1", rel, job.line, f"job leaves {what} out (--exclude {job.excludes(rd.dataset)}); "
+                                              "expected it replicated")
+    carrying = [j for j in carrying if j not in excluded]
     if not carrying:
+        if excluded:
+            return
         user = f"{operator_user(spec, rd.runner)}@" if pulled else ""
         line = (f"{user}{rd.remote}:{rd.dataset} {rd.received_as}" if pulled
                 else f"{rd.dataset} {rd.remote}:{rd.received_as}")
-        yield Finding("ZFS-1", rel, None, f"no job replicates {what}; expected a line "
-                                                   f"'--no-sync-snap --no-privilege-elevation {line}'")
+        expected = f"expected a line '--no-sync-snap --no-privilege-elevation {line}'"
+        other_host = [j for j in covering if j not in carrying]
+        commented = [j for j in getattr(jobs, "commented", ()) if j.covers(rd.dataset) is not None]
+        into = [j for j in jobs if j.target.dataset == rd.received_as]
+        if other_host:
+            job = other_host[0]
+            yield Finding("ZFS-1", rel, job.line, f"job replicates {rd.dataset} from {_remote(spec, job).host}, not "
+                                                  f"from {rd.remote}: no job replicates {what}; {expected}")
+        elif commented:
+            yield Finding("ZFS-1", rel, commented[0].line, f"the job for {what} is commented out; {expected}")
+        elif into:
+            yield Finding("ZFS-1", rel, into[0].line, f"job writes {into[0].source} into {rd.received_as}: no job "
+                                                      f"replicates {what}; {expected}")
+        else:
+            yield Finding("ZFS-1", rel, None, f"no job replicates {what}; {expected}")
         return
     for job in carrying:
         if job.covers(rd.dataset) != rd.received_as:

@@ -34,6 +34,9 @@ class Host(Strict):
     internal_address: IPv4Address
     public_address: IPv4Address
     internal_network: IPv4Network
+    # the Proxmox bridge on the public network (users' docs/proxmox.md: vmbr0 at Free, vmbr1 at OVH):
+    # an application container has no interface on it (NET-1); None: judged by addresses only
+    public_bridge: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     pools: dict[Name, Pool]
     containers: dict[Name, Container]
     conf_dirs: list[Annotated[str, ConfDir]] = []  # as Container.conf_dirs
@@ -172,6 +175,9 @@ class Staging(Strict):
 
 
 class Spec(Strict):
+    # where every machine clones the configuration repository (users' docs/explain-server-config-in-git.md):
+    # a link to <deploy_path>/x in the repository is a link to its own x
+    deploy_path: str = Field(default="/opt/openfoodfacts-infrastructure", pattern=r"^/[^\s]*[^/\s]$")
     hosts: dict[Name, Host]
     software_root: str
     software_links: dict[str, Name]
