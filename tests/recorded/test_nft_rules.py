@@ -50,8 +50,16 @@ def test_a_drop_for_ipv4_only_leaves_the_public_ipv6_address_red(form, fleet, sh
     assert outcome == "failed" and "2001:db8:18::1 (vmbr0)" in message and "198.18.0.1 (vmbr0)" not in message
 
 
+@pytest.mark.parametrize("form", ["json", "txt"])
+def test_a_verdict_map_before_the_drop_is_not_taken_for_filtered(form, fleet, shipped):
+    """D: `tcp dport vmap { 22 : accept, 8006 : accept }` then `tcp dport 8006 drop`: the map decides first."""
+    outcome, message = run(test_net.test_proxmox_web_interface_is_not_public, HOST,
+                           _host(fleet, shipped, f"nft-D.{form}"), shipped)
+    assert outcome == "failed" and "198.18.0.1 (vmbr0)" in message
+
+
 def test_json_and_text_read_alike():
-    for name in "ABC":
+    for name in "ABCD":
         j, t = parse_nft(_lines(f"nft-{name}.json")), parse_nft(_lines(f"nft-{name}.txt"))
         assert set(j.chains) == set(t.chains)
         for iface in ("vmbr0", "vmbr1", "eth0", None):
