@@ -37,6 +37,26 @@ def reads_link_ends(link, arch):
     return [link.server.name, link.client.name]
 
 
+# Checks that compare a machine with others read those others at set-up too: one that cannot be read
+# makes the check an error naming it, never a pass on the machines that could be read (issue 18).
+
+def reads_every_link_end(link, arch):
+    """A link's ends, then every other link's (their PSKs are compared with this link's)."""
+    ends = reads_link_ends(link, arch) + [e.name for other in arch.links() for e in (other.server, other.client)]
+    return list(dict.fromkeys(ends))
+
+
+def reads_with_applications(target, arch):
+    """An application container, then every other one (their public addresses are compared with its peers)."""
+    return list(dict.fromkeys([target.name] + [c.name for c in arch.app_containers()]))
+
+
+def reads_every_non_application(kind, arch):
+    """A database's home, then every machine but the applications (APP-3's): where else its server runs."""
+    home = arch.spec.databases[kind].container
+    return list(dict.fromkeys([home] + [m.name for m in arch.machines() if m.role != "application"]))
+
+
 def machines(arch):
     return arch.machines()
 

@@ -3,7 +3,7 @@ from checks import targets
 from checks.requirement import report, requirement
 
 
-@requirement("DB-1", over=targets.databases, reads=targets.reads_database_home)
+@requirement("DB-1", over=targets.databases, reads=targets.reads_every_non_application)
 def test_database_runs_in_its_dedicated_container(target, facts, arch):
     db = arch.spec.databases[target]
     proc = arch.spec.processes[db.process]
@@ -14,7 +14,7 @@ def test_database_runs_in_its_dedicated_container(target, facts, arch):
     for c in arch.machines():
         if c.name == home.name or c.role == "application":  # applications: APP-3
             continue
-        other = facts.maybe(c.name)  # an unreachable one errors in its own checks
+        other = facts[c.name]  # read at set-up: an unreachable one makes this check an error
         # a Proxmox host lists its containers' processes too (cgroup /lxc/<id>/): only its own count
         if other and (found := other.running(proc, other.own_processes if c.role == "host" else None)):
             problems.append(f"{db.process} also runs on {c.name} ({c.role} on {c.host}, pid {found[0].pid}); "

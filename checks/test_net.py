@@ -13,7 +13,7 @@ def _keys(f, path):
     return entry["entries"] if entry else []
 
 
-@requirement("NET-3", over=_links, reads=targets.reads_link_ends)
+@requirement("NET-3", over=_links, reads=targets.reads_every_link_end)
 def test_stunnel_link_uses_its_own_psk(target, facts, arch):
     problems = []
     for end, port, client in ((target.server, target.server_accept, False), (target.client, target.client_accept, True)):
@@ -28,13 +28,18 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
         for file, service in found:
             problems += [f"{end.name}: [{service.name}] in {file}:{line} {message}"
                          for line, message in service_problems(service, target.psk_path)]
-    mine = {d for end in (target.server, target.client) for d in _keys(facts[end.name], target.psk_path)}
-    if not mine:
-        problems.append(f"{target.server.name}: PSK file {target.psk_path} is missing or empty")
+    held = {end.name: set(_keys(facts[end.name], target.psk_path)) for end in (target.server, target.client)}
+    mine = held[target.server.name] | held[target.client.name]
+    problems += [f"{name}: PSK file {target.psk_path} is missing or empty; both ends of the link need it"
+                 for name, keys in held.items() if not keys]
+    if all(held.values()) and held[target.server.name] != held[target.client.name]:
+        problems.append(f"the PSK in {target.psk_path} differs between the server {target.server.name} and the client "
+                        f"{target.client.name} (identity or key; digests compared, no key printed): the link cannot "
+                        "authenticate; copy the server's file to the client")
     for other in arch.links():
         if other.name == target.name:
             continue
-        theirs = {d for end in (other.server, other.client) for d in _keys(facts.maybe(end.name), other.psk_path)}
+        theirs = {d for end in (other.server, other.client) for d in _keys(facts[end.name], other.psk_path)}
         if {k for _, k in mine} & {k for _, k in theirs}:
             problems.append(f"the PSK key of link {target.name} ({target.psk_path}) is also the key of link "
                             f"{other.name} ({other.psk_path}); give each link its own key (digests compared, "
@@ -44,14 +49,13 @@ def test_stunnel_link_uses_its_own_psk(target, facts, arch):
     report(problems, f"stunnel link {target.name} ({target.client.name} -> {target.server.name})")
 
 
-@requirement("NET-1", over=targets.app_containers)
+@requirement("NET-1", over=targets.app_containers, reads=targets.reads_with_applications)
 def test_applications_talk_over_the_internal_network(target, facts, arch):
     f = facts[target.name]
     internal = lambda a: arch.internal(target.host, a)
     problems = [f"has address {a} outside the internal network {arch.networks[target.host]}"
                 for a in f.addresses if not internal(a)]
-    app_public = {a: c.name for c in arch.app_containers() if (other := facts.maybe(c.name))
-                  for a in other.addresses if not internal(a)}
+    app_public = {a: c.name for c in arch.app_containers() for a in facts[c.name].addresses if not internal(a)}
     problems += [f"talks to application {app_public[peer]} at {peer}:{port}, outside the internal network"
                  for _, (peer, port) in f.connections if peer in app_public]
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
@@ -65,8 +69,8 @@ def test_no_internal_port_outside_the_internal_network(target, facts, arch):
         allowed.add(arch.spec.proxmox.web_port)  # NET-5's
     internal = lambda a: arch.internal(target.host, a)
     ports = arch.database_ports()
-    problems = [f"port {port}{' (' + ports[port] + ')' if port in ports else ''} listens on {addr}, reachable "
-                "outside the internal network; carry it through stunnel instead"
+    problems = [f"port {port}{' (' + ports[port] + ')' if port in ports else ''} listens on {f.public_label(addr, internal)}, "
+                "reachable outside the internal network; carry it through stunnel instead"
                 for addr, port in f.listening if port not in allowed and f.public_facing(addr, internal)]
     report(problems, f"{target.role} container {target.name} on {target.host}")
 
@@ -95,18 +99,35 @@ def test_psk_files_are_private(target, facts, arch):
 @requirement("NET-5", over=targets.hosts)
 def test_proxmox_web_interface_is_not_public(target, facts, arch):
     """Judged by what the auditor reaches from outside (the public address) and, for a socket bound
-    to a public address, by the nftables rules that must drop it; the socket alone decides nothing."""
-    from fixtures.probes.network import public_port_filtered
+    to a public address (IPv4 or IPv6), by the nftables rules that must drop it on the interface holding
+    that address (jumps and gotos followed); the socket alone decides nothing."""
     f = facts[target.name]
     port = arch.spec.proxmox.web_port
     internal = lambda a: arch.internal(target.name, a)
     problems = [f"the Proxmox web interface answers the auditor at {ep} from outside; bind it to the internal "
                 "address or drop it in nftables, and use an ssh tunnel"
                 for ep, result in f.evidence("outside").items() if result == "open"]
-    exposed = [f"{addr}:{p}" for addr, p in f.listening if p == port and f.public_facing(addr, internal)]
+    exposed = [(addr, p) for addr, p in f.listening if p == port and f.public_facing(addr, internal)]
     if exposed and not problems:
-        filtered = public_port_filtered(f.evidence("nft"), port)
-        if not filtered:
-            problems.append(f"the Proxmox web interface listens on {', '.join(exposed)} and no nftables input rule "
-                            f"drops port {port} from public addresses (nft list ruleset); filter it")
+        unfiltered = _unfiltered(f, exposed, port, internal)
+        if unfiltered:
+            problems.append(f"the Proxmox web interface listens on {', '.join(f'{a}:{p}' for a, p in exposed)} and "
+                            f"no nftables input rule drops port {port} from public addresses arriving at "
+                            f"{', '.join(unfiltered)} (nft list ruleset, jumps followed); filter it")
     report(problems, f"host {target.name}")
+
+
+def _unfiltered(f, exposed, port, internal):
+    """The public destinations (address on its interface) of the exposed sockets that the input rules do
+    not certainly drop a NEW connection to."""
+    from fixtures.probes.nftables import Packet, certainly_dropped
+    ruleset = f.evidence("nft")
+    by_address = {str(a): a for a in f.addresses}
+    out = []
+    for addr, _ in exposed:
+        for dest in f.public_destinations(addr, internal):
+            iface = getattr(by_address.get(str(dest)), "ifname", None) or None
+            family = "ip6" if ":" in str(dest) else "ip"
+            if certainly_dropped(ruleset, Packet(family, str(dest), port, iface)) is not True:
+                out.append(f"{dest} ({iface or 'interface unknown'})")
+    return list(dict.fromkeys(out))

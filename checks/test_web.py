@@ -44,8 +44,8 @@ def test_only_the_proxy_listens_for_the_public(target, facts, arch):
     f = facts[target.name]
     allowed = arch.public_ports(target.name)
     internal = lambda a: arch.internal(target.host, a)
-    problems = [f"listens on {addr}:{port}, reachable outside the internal network; only the reverse proxy "
-                "serves the public on 80/443"
+    problems = [f"listens on {f.public_label(addr, internal)} port {port}, reachable outside the internal network; only the "
+                "reverse proxy serves the public on 80/443"
                 for addr, port in f.listening
                 if port in (80, 443) and port not in allowed and f.public_facing(addr, internal)]
     report(problems, f"{target.role} container {target.name} on {target.host}")
@@ -67,24 +67,35 @@ class TlsSite(str):
 
 @requirement("NET-6", over=_tls_sites, reads=lambda site, arch: [site.machine])
 def test_public_certificate_is_valid_long_enough(target, facts, arch):
-    """The certificate a TLS handshake for the name gets (what nginx serves now, not the file on disk)."""
+    """The certificate a TLS handshake for the name gets (what nginx serves now, not the file on disk);
+    when it is wrong, confs.check_tls.certificate_problem says whether the file on disk is wrong too, and
+    whether by dates or by names."""
     import datetime
+    from confs.check_tls import certificate_problem
     f = facts[target.machine]
     where = f"{target} served by {target.machine}"
     served = f.served_certificates.get(str(target))
     if served is None or served.not_after is None:
         why = served.error if served and served.error else f"exit {served.rc}" if served else "not tried"
         report([f"no certificate is served for {target} on port 443 ({why})"], where)
-    problems = []
     now = datetime.datetime.fromtimestamp(f.now, datetime.timezone.utc)
-    days = (served.not_after - now).total_seconds() / 86400
-    if days < arch.spec.web.tls_min_days:
-        problems.append(f"the certificate served for {target} expires {served.not_after:%Y-%m-%d} ({days:.1f} days "
-                        f"left); expected at least {arch.spec.web.tls_min_days} days: renew it and reload nginx")
-    if not served.covers(str(target)):
-        problems.append(f"the certificate served for {target} names {', '.join(served.names) or 'no DNS name'}; "
-                        "it does not cover the name")
-    report(problems, where)
+    days = arch.spec.web.tls_min_days
+    if certificate_problem(str(target), served, {}, now=now, min_days=days) is None:
+        return   # the served certificate is right: the files on disk are not needed
+    problem = certificate_problem(str(target), served, *_certificate_files(f, str(target)), now=now, min_days=days)
+    report([problem.message], where)
+
+
+def _certificate_files(f, name):
+    """({path: certificate} of the files nginx is configured with for the name, why they are not known)."""
+    from fixtures.probes import MissingEvidence
+    try:
+        paths = sorted({s.certificate for s in f.nginx_servers if name in s.names and s.certificate})
+        read = f.evidence("certfiles")
+    except MissingEvidence as exc:
+        return {}, str(exc)
+    missing = [p for p in paths if p not in read]
+    return {p: read[p] for p in paths if p in read}, (f"not read: {', '.join(missing)}" if missing else "")
 
 
 @requirement("WEB-4", over=targets.images_site, reads=targets.reads_images_host)

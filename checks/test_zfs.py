@@ -92,23 +92,60 @@ def test_replica_shares_a_snapshot_with_its_source(target, facts):
 @requirement("ZFS-9", over=targets.replicas, reads=targets.reads_replica_pair)
 def test_replica_takes_no_snapshot_of_its_own(target, facts):
     """A received snapshot keeps its GUID. One the source no longer holds was either received and
-    pruned there first (normal around each prune) or taken on the replica; only the latter can be newer
-    than the newest snapshot received, since replication sends every snapshot up to the source's newest."""
+    pruned there first (normal around each prune) or not received as it is; only the latter can be newer
+    than the newest snapshot received, since replication sends every snapshot up to the source's newest.
+    What the evidence cannot tell apart is named as both causes (replica_only_snapshots)."""
     src, dst = _both(target, facts)
-    source_guids = {guid for _, _, guid in src.snapshots(target.source_dataset)}
-    shared = _shared(src, dst, target)
-    source = src.snapshots(target.source_dataset)
-    # nothing shared (ZFS-6 says so): only what is at least as new as the source's oldest is suspect
-    after = shared[-1][1] if shared else (source[0][1] - 1 if source else -1)
-    own = [name for name, created, guid in dst.snapshots(target.target_dataset)
-           if guid not in source_guids and created > after]
-    problems = [f"snapshot {name} was taken on the replica (not received from {target.source}); replicas only prune"
-                for name in own]
+    problems = replica_only_snapshots(src.snapshots(target.source_dataset), dst.snapshots(target.target_dataset),
+                                      target.source)
     policy = dst.sanoid.policy(target.target_dataset)
     if policy and policy.flag("autosnap", True):
         problems.append(f"sanoid.conf [{policy.section}] (line {policy.line}) has autosnap on for the replica; "
                         "expected autosnap = no")
     report(problems, _where(target))
+
+
+def _when(epoch):
+    return f"{datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def replica_only_snapshots(source, replica, source_host):
+    """ZFS-9's verdict on the replica's snapshots that the source does not hold under their GUID and that
+    are newer than the newest one received (older ones were pruned on the source first: normal). Each
+    says what the evidence proves and, where two causes fit, names both:
+    - the source holds the name under another GUID, created after the replica's: the source destroyed
+      and re-made that snapshot after it was received, or it was taken on the replica under a name the
+      source also uses;
+    - the source holds the name, created before (or when) the replica's was: the replica's cannot be a
+      former version of it (a re-made snapshot is newer than the one it replaced): taken on the replica;
+    - no snapshot of the source has the name: taken on the replica, or received and since destroyed on
+      the source (it was not pruned: it is newer than the newest received)."""
+    source_guids = {guid for _, _, guid in source}
+    by_name = {name.split("@", 1)[1]: (created, guid) for name, created, guid in source}
+    shared = [s for s in replica if s[2] in source_guids]
+    # nothing shared (ZFS-6 says so): only what is at least as new as the source's oldest is suspect
+    after = shared[-1][1] if shared else (source[0][1] - 1 if source else -1)
+    received = f"the newest received is @{shared[-1][0].split('@', 1)[1]}" if shared else "none is shared"
+    out = []
+    for name, created, guid in replica:
+        if guid in source_guids or created <= after:
+            continue
+        short = name.split("@", 1)[1]
+        if short in by_name and by_name[short][0] > created:
+            out.append(f"snapshot {name} (GUID {guid}, created {_when(created)}) has the name of {source_host}'s "
+                       f"@{short}, which has another GUID ({by_name[short][1]}) and was created later "
+                       f"({_when(by_name[short][0])}): either {source_host} destroyed and re-made @{short} after the "
+                       "replica received it, or it was taken on the replica under a name the source also uses; "
+                       "the two hold different data: a person decides which to keep")
+        elif short in by_name:
+            out.append(f"snapshot {name} (GUID {guid}, created {_when(created)}) was taken on the replica: "
+                       f"{source_host}'s @{short} has another GUID and is older ({_when(by_name[short][0])}), so "
+                       "this one is no former version of it; replicas only prune")
+        else:
+            out.append(f"snapshot {name} (GUID {guid}, created {_when(created)}) is on the replica only and newer "
+                       f"than what it received ({received}): either it was taken on the replica, or it was "
+                       f"received and then destroyed on {source_host} (not pruned: sanoid prunes the oldest)")
+    return out
 
 
 @requirement("ZFS-3", over=targets.backup_replicas, reads=lambda r, arch: [r.target])

@@ -266,10 +266,11 @@ class Architecture:
         return {db.port: kind for kind, db in self.spec.databases.items()}
 
     def internal(self, host, address):
-        """Is address on the host's internal network (or loopback)?"""
+        """Is address on the host's internal network (or loopback, or IPv6/IPv4 link-local: not reachable
+        beyond the link)? An address of the other family than the network's is not on it."""
         a = ip_address(address)
         h = self.spec.hosts[host]
-        return a.is_loopback or a in self.networks[host] or a == h.internal_address
+        return a.is_loopback or a.is_link_local or a in self.networks[host] or a == h.internal_address
 
     # web
     def chains(self):
