@@ -1,0 +1,148 @@
+"""Network and secrets (NET-*, and WEB-3's public listener): PSKs, public interfaces and ports, the
+Proxmox web interface, certificates."""
+import secrets
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import FactBase, operation
+from pyinfra.operations import files
+
+from provision import units
+from provision.remedies import Action, Manual, _facts, _ids, _unit, first_problem, remedy
+
+
+# --- facts and operations composed from pyinfra's own (diff and idempotence by pyinfra) -----------------
+
+class CertificateValid(FactBase):
+    """Is the certificate in a file valid for at least `seconds` more (openssl x509 -checkend)?"""
+
+    def command(self, path, seconds):
+        return (f"openssl x509 -checkend {int(seconds)} -noout -in {path} >/dev/null 2>&1 "
+                "&& echo valid || echo expiring")
+
+    def process(self, output):
+        return bool(output) and output[0].strip() == "valid"
+
+
+
+@operation()
+def reload_if_renewed(certificate: str, seconds: int, service: str):
+    """Reload the web server when the certificate file on disk is valid long enough (a renewal that was
+    never loaded); nothing when the file itself expires (a person renews it: the fallback)."""
+    if host.get_fact(CertificateValid, path=certificate, seconds=seconds):
+        yield from units.service._inner(service=service, action="reload")
+
+
+# --- network and secrets ---------------------------------------------------------------------------
+
+def _keys(facts, path):
+    entry = facts.psk_files.get(path) if facts else None
+    return {k for _, k in entry["entries"]} if entry else set()
+
+
+@remedy("NET-3")
+def fresh_psk(f, arch, audit):
+    """The link(s) to re-key: this one if its PSK is missing or shares a key with an earlier link, else
+    each later link sharing its key (so of two links sharing a key, the first keeps it)."""
+    links = arch.links()
+    keys = {l.name: set().union(*(_keys(_facts(audit, e.name), l.psk_path) for e in (l.server, l.client)))
+            for l in links}
+    me = f.target
+    index = next(i for i, l in enumerate(links) if l.name == me.name)
+    if not keys[me.name] or any(keys[me.name] & keys[l.name] for l in links[:index]):
+        rekey = [me]
+    else:
+        rekey = [l for l in links[index + 1:] if keys[me.name] & keys[l.name]]
+    unit = _unit(arch, "stunnel")
+    out = []
+    for link in rekey:
+        line = f"{link.name}-{secrets.token_hex(4)}:{secrets.token_hex(32)}\n"   # identity:key, never printed
+        for end in (link.server, link.client):
+            out.append(Action(end.name, f.requirement, link.name, f"give link {link.name} a fresh PSK of its own in {link.psk_path} "
+                              f"(same on both ends; content not shown) and restart {unit}",
+                              [(files.put, dict(name=f"write a fresh PSK to {link.psk_path}", src=StringIO(line),
+                                                dest=link.psk_path, user="root", mode="600")),
+                               (units.service, dict(name=f"restart {unit}", service=unit, action="restart"))],
+                              secret=True, subject=f"psk {link.name}"))
+    return out
+
+
+@remedy("NET-4")
+def private_psk_files(f, arch, audit):
+    c = f.target
+    facts = _facts(audit, c.name)
+    ops = []
+    for l in arch.links():
+        if c.name not in (l.server.name, l.client.name):
+            continue
+        entry = facts.psk_files.get(l.psk_path) or {}
+        group = entry.get("group", "")
+        mode = "640" if group.startswith("stunnel") else "600"   # stunnel's group may keep reading it
+        ops.append((files.file, dict(name=f"{l.psk_path}: owner root, mode {mode}", path=l.psk_path, user="root",
+                                     mode=mode)))
+    mode, _, _ = facts.evidence("psk_dir")
+    if int(mode, 8) & 0o007:
+        d = arch.spec.stunnel.psk_dir
+        ops.append((files.directory, dict(name=f"{d}: closed to others (mode {int(mode, 8) & 0o770:o})", path=d,
+                                          mode=f"{int(mode, 8) & 0o770:o}")))
+    return [Action(c.name, *_ids(f), "make its PSK files readable by root alone", ops)] if ops else []
+
+
+@remedy("NET-1")
+def public_nic(f, arch, audit):
+    c = f.target
+    return [Manual(c.host, *_ids(f), f"{c.name} has an interface outside the internal network "
+                   f"{arch.networks[c.host]}: {first_problem(f)}",
+                   [f"# on {c.host}: find the container's extra interface, remove it, restart the container",
+                    f"pct config {c.id} | grep ^net", f"pct set {c.id} --delete netN  # N: the interface found above",
+                    f"pct reboot {c.id}"])]
+
+
+def _port_steps(f, arch, audit, why):
+    m = f.target
+    return [Manual(m.name, *_ids(f), f"{why}: {first_problem(f)}",
+                   [f"# on {m.name}: who listens, then stop it or bind it to the internal address", "ss -tlnp",
+                    "ps -o pid,user,args -p <pid from ss>",
+                    "systemctl disable --now <its unit>  # or bind it to the internal address in its configuration"])]
+
+
+@remedy("NET-2")
+def port_outside(f, arch, audit):
+    return _port_steps(f, arch, audit, "an internal port is reachable outside the internal network")
+
+
+@remedy("WEB-3")
+def public_listener(f, arch, audit):
+    return _port_steps(f, arch, audit, "a web port listens for the public outside the reverse proxy")
+
+
+@remedy("NET-5")
+def proxmox_public(f, arch, audit):
+    h = f.target
+    port = arch.spec.proxmox.web_port
+    return [Manual(h.name, *_ids(f), f"the Proxmox web interface (port {port}) is reachable from the public",
+                   [f"# on {h.name}: drop it in the host firewall (nftables), then check from outside",
+                    f"nft add rule inet filter input ip daddr {h.public_address} tcp dport {port} drop",
+                    "nft list ruleset > /etc/nftables.conf  # keep it across reboots",
+                    f"# from outside: nc -zv {h.public_address} {port} must fail; use ssh -L {port}:localhost:{port}"])]
+
+
+@remedy("NET-6")
+def certificate(f, arch, audit):
+    site = f.target
+    facts = _facts(audit, site.machine)
+    certs = sorted({s.certificate for s in facts.nginx_servers if str(site) in s.names and s.certificate})
+    unit = _unit(arch, "nginx")
+    seconds = arch.spec.web.tls_min_days * 86400
+    renew = Manual(site.machine, *_ids(f), f"the certificate of {site} on disk expires too: renew it",
+                   [f"# on {site.machine}: renew, check, reload", f"certbot renew --cert-name {site}",
+                    *[f"openssl x509 -enddate -noout -in {c}" for c in certs], f"nginx -t && systemctl reload {unit}"])
+    if not certs:
+        return [renew]
+    return [Action(site.machine, *_ids(f), f"reload {unit}: the certificate file of {site} on disk is valid "
+                   f"{arch.spec.web.tls_min_days}+ days, nginx still serves an older one",
+                   [(reload_if_renewed, dict(name=f"reload {unit} if {c} is renewed", certificate=c, seconds=seconds,
+                                             service=unit)) for c in certs][:1], fallback=renew,
+                   subject=f"reload {unit}")]
+
+
