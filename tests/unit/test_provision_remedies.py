@@ -26,8 +26,9 @@ def _targets(req):
 
 
 def _texts(step):
+    """What a step would run (a manual step's description may name what a tool would do implicitly)."""
     if isinstance(step, Manual):
-        return [step.what, *step.commands]
+        return list(step.commands)
     return [step.what] + [kw["name"] for _, kw in step.ops] + [str(kw.get("commands", "")) for _, kw in step.ops]
 
 
