@@ -40,13 +40,44 @@ def _keys(facts, path):
     return {k for _, k in entry["entries"]} if entry else set()
 
 
+def _config_steps(f, arch, audit, link):
+    """A manual step on the end (server or client) whose stunnel configuration breaks the rule, with the
+    file and line, as the check reads them (the static gate's rule); the PSK files named."""
+    from confs.check_stunnel import service_problems
+    unit = _unit(arch, "stunnel")
+    out = []
+    for end, port, client in ((link.server, link.server_accept, False), (link.client, link.client_accept, True)):
+        facts = audit.facts(end.name)
+        if facts is None:
+            continue
+        side = f"the {'client' if client else 'server'} end of link {link.name}"
+        found = [(file, svc) for file, services in facts.stunnel_files.items() for svc in services
+                 if svc.accept_port == port and svc.is_client == client]
+        lines = []
+        for file, svc in found:
+            secrets_file = svc.get("psksecrets")
+            lines += [f"# {file}:{line} [{svc.name}]: {message}" for line, message in service_problems(svc, link.psk_path)]
+            if secrets_file is not None and secrets_file.value != link.psk_path:
+                lines.append(f"# PSK files: {secrets_file.value} (named now), {link.psk_path} (the link's own)")
+        if not found:
+            lines.append(f"# no {'client' if client else 'server'} service accepting on port {port} in "
+                         f"{', '.join(facts.stunnel_files) or 'any stunnel file'}")
+        if lines:
+            out.append(Manual(end.name, f.requirement, link.name, f"{end.name} is {side}: its stunnel configuration "
+                              f"breaks the rule ({link.psk_path} is the link's PSK file)",
+                              [f"# in {end.name} ({side}):", *lines, f"systemctl restart {unit}"]))
+    return out
+
+
 @remedy("NET-3")
 def fresh_psk(f, arch, audit):
     """The link(s) to re-key: this one if its PSK is missing or shares a key with an earlier link, else
-    each later link sharing its key (so of two links sharing a key, the first keeps it)."""
+    each later link sharing its key (so of two links sharing a key, the first keeps it). A PSK file is
+    rewritten only when every key it holds is also held by another link (or it holds none): no key is
+    lost. Configuration problems (ciphers, PSKsecrets) are manual steps on the end that has them."""
     links = arch.links()
-    keys = {l.name: set().union(*(_keys(_facts(audit, e.name), l.psk_path) for e in (l.server, l.client)))
-            for l in links}
+    per_end = {(l.name, e.name): _keys(_facts(audit, e.name), l.psk_path) for l in links for e in (l.server, l.client)}
+    keys = {l.name: per_end[(l.name, l.server.name)] | per_end[(l.name, l.client.name)] for l in links}
     me = f.target
     index = next(i for i, l in enumerate(links) if l.name == me.name)
     if not keys[me.name] or any(keys[me.name] & keys[l.name] for l in links[:index]):
@@ -56,6 +87,16 @@ def fresh_psk(f, arch, audit):
     unit = _unit(arch, "stunnel")
     out = []
     for link in rekey:
+        elsewhere = set().union(*(keys[l.name] for l in links if l.name != link.name))
+        lost = [e.name for e in (link.server, link.client) if per_end[(link.name, e.name)] - elsewhere]
+        if lost:
+            out.append(Manual(lost[0], f.requirement, link.name, f"link {link.name} shares a key, but {link.psk_path} on "
+                              f"{' and '.join(lost)} also holds key(s) no other link holds: rewriting it would lose "
+                              "them; a person gives the link a fresh key",
+                              [f"# on {link.server.name} and {link.client.name}: {link.psk_path} (identity:key lines, "
+                               "never printed): one fresh line, the same on both ends",
+                               f"systemctl restart {unit}  # on both"]))
+            continue
         line = f"{link.name}-{secrets.token_hex(4)}:{secrets.token_hex(32)}\n"   # identity:key, never printed
         for end in (link.server, link.client):
             out.append(Action(end.name, f.requirement, link.name, f"give link {link.name} a fresh PSK of its own in {link.psk_path} "
@@ -64,7 +105,7 @@ def fresh_psk(f, arch, audit):
                                                 dest=link.psk_path, user="root", mode="600")),
                                (units.service, dict(name=f"restart {unit}", service=unit, action="restart"))],
                               secret=True, subject=f"psk {link.name}"))
-    return out
+    return out + _config_steps(f, arch, audit, me)
 
 
 @remedy("NET-4")

@@ -51,17 +51,28 @@ def test_a_remedy_without_evidence_is_a_manual_step_saying_why():
     assert isinstance(step, Manual) and "without evidence" in step.what and link.server.name in step.what
 
 
-def _psk_audit(shared):
-    """Facts where each link has its own key, or the second link holds the first link's key."""
+def _stunnel(link, client, ciphers="PSK"):
+    from confs.stunnel import parse_stunnel_text
+    port = link.client_accept if client else link.server_accept
+    return parse_stunnel_text(f"[{link.name}]\nclient = {'yes' if client else 'no'}\naccept = {port}\n"
+                              f"ciphers = {ciphers}\nPSKsecrets = {link.psk_path}\n")
+
+
+def _psk_audit(shared, ciphers="PSK", extra_key=False):
+    """Facts where each link has its own key, or the second link holds the first link's key (and, with
+    extra_key, one more key of its own); the client end of the first link sets `ciphers`."""
     first, second = ARCH.links()[:2]
     keys = {first.psk_path: "k1", second.psk_path: "k1" if shared else "k2"}
     facts = {}
     for link in (first, second):
         for end in (link.server, link.client):
-            files = facts.setdefault(end.name, {})
-            files[link.psk_path] = {"mode": "600", "owner": "root", "group": "root",
-                                    "entries": [("id-" + link.name, keys[link.psk_path])]}
-    return SimpleNamespace(facts=lambda m: SimpleNamespace(psk_files=facts.get(m, {})))
+            client = end is link.client
+            m = facts.setdefault(end.name, SimpleNamespace(psk_files={}, stunnel_files={}))
+            entries = [("id-" + link.name, keys[link.psk_path])] + ([("id-x", "k9")] if extra_key and link is second else [])
+            m.psk_files[link.psk_path] = {"mode": "600", "owner": "root", "group": "root", "entries": entries}
+            m.stunnel_files[f"/etc/stunnel/{link.name}-{'c' if client else 's'}.conf"] = _stunnel(
+                link, client, ciphers if client and link is first else "PSK")
+    return SimpleNamespace(facts=facts.get)
 
 
 def test_fresh_psk_rekeys_the_later_link_on_both_ends_and_never_shows_it():
@@ -83,6 +94,21 @@ def test_no_fresh_psk_when_the_link_shares_nothing():
     (step,) = steps_for(Finding("NET-3", ARCH.links()[0], "failed", "x:\n  - bad ciphers"), ARCH,
                         _psk_audit(shared=False))
     assert isinstance(step, Manual) and "bad ciphers" in step.what
+
+
+def test_a_cipher_line_on_the_client_is_the_clients_to_fix():
+    first = ARCH.links()[0]
+    (step,) = steps_for(Finding("NET-3", first, "failed", ""), ARCH, _psk_audit(shared=False, ciphers="ALL"))
+    assert isinstance(step, Manual) and step.machine == first.client.name != first.server.name
+    assert "client end" in step.what and first.psk_path in step.what
+    assert any("ciphers = ALL" in c and f"{first.name}-c.conf" in c for c in step.commands), step.commands
+
+
+def test_a_psk_file_holding_a_key_no_other_link_holds_is_not_rewritten():
+    second = ARCH.links()[1]
+    steps = steps_for(Finding("NET-3", second, "failed", ""), ARCH, _psk_audit(shared=True, extra_key=True))
+    assert steps and all(isinstance(s, Manual) for s in steps)
+    assert "would lose" in steps[0].what and "k9" not in " ".join([steps[0].what, *steps[0].commands])
 
 
 def test_manual_steps_name_their_commands():
