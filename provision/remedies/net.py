@@ -139,22 +139,70 @@ def public_nic(f, arch, audit):
                     f"pct reboot {c.id}"])]
 
 
-def _port_steps(f, arch, audit, why):
+def _exposed(f, arch, facts, web):
+    """The listeners behind a NET-2 (web=False) or WEB-3 (web=True) finding, as the checks judge them."""
     m = f.target
-    return [Manual(m.name, *_ids(f), f"{why}: {first_problem(f)}",
-                   [f"# on {m.name}: who listens, then stop it or bind it to the internal address", "ss -tlnp",
-                    "ps -o pid,user,args -p <pid from ss>",
-                    "systemctl disable --now <its unit>  # or bind it to the internal address in its configuration"])]
+    allowed = arch.public_ports(m.name)
+    if not web:
+        allowed = allowed | {80, 443} | ({arch.spec.proxmox.web_port} if m.role == "host" else set())
+    internal = lambda a: arch.internal(m.host, a)
+    return [s for s in facts.listening if (s.port in (80, 443)) == web and s.port not in allowed
+            and facts.public_facing(s.address, internal)]
+
+
+def _owner_lines(arch, m, facts, sock):
+    """What on-call needs for one public listener: its processes, the unit, and whether it is one of the
+    machine's own services (then bound to the internal address, never stopped)."""
+    exes = facts.listening_binaries if facts.sent("listen_exe") else {}
+    own = {}
+    for name, proc in arch.runs(m.role):
+        for comm in ([proc.comm] if isinstance(proc.comm, str) else proc.comm or []):
+            own[comm] = (name, proc)
+    names = set(sock.names) | {exes.get(p, "-").rsplit("/", 1)[-1] for p in sock.pids}
+    mine = next((own[n] for n in sorted(names) if n in own), None)
+    who = ", ".join(f"pid {p} {exes.get(p, '?')}" for p in sock.pids) or \
+        (", ".join(sock.names) or "an owner the audit could not see (ss -p needs root)")
+    address = m.address if m.name not in arch.spec.hosts else arch.spec.hosts[m.name].internal_address
+    if mine:
+        name, proc = mine
+        return (f"{sock.address}:{sock.port} is {m.name}'s own {name} (unit {proc.unit}; {who}): keep it running, "
+                f"bind it to the internal address {address or '(the internal one)'} only",
+                [f"# in {m.name}: {name}'s listen directive for port {sock.port} -> {address or '<internal address>'}:"
+                 f"{sock.port}", f"grep -rn -i -e 'listen.*{sock.port}' /etc 2>/dev/null",
+                 f"systemctl restart {proc.unit}  # then: ss -tlnp 'sport = :{sock.port}'"])
+    pids = " ".join(str(p) for p in sock.pids) or "<pid from ss -tlnp>"
+    return (f"{sock.address}:{sock.port} is held by {who}, no service of the {m.role} role",
+            [f"# in {m.name}: the process and the unit owning port {sock.port}",
+             f"ss -tlnp 'sport = :{sock.port}'", f"ps -o pid,user,args -p {pids}",
+             f"systemctl status {pids.split()[0]}  # names its unit",
+             "systemctl disable --now <that unit>  # or bind it to the internal address in its configuration"])
+
+
+def _port_steps(f, arch, audit, why, web):
+    m = f.target
+    facts = audit.facts(m.name)
+    socks = _exposed(f, arch, facts, web) if facts is not None else []
+    if not socks:
+        return [Manual(m.name, *_ids(f), f"{why}: {first_problem(f)}",
+                       [f"# on {m.name}: who listens, then stop it or bind it to the internal address", "ss -tlnp",
+                        "ps -o pid,user,args -p <pid from ss>", "systemctl status <pid>  # names its unit",
+                        "systemctl disable --now <its unit>  # or bind it to the internal address in its "
+                        "configuration"])]
+    out = []
+    for sock in socks:
+        what, commands = _owner_lines(arch, m, facts, sock)
+        out.append(Manual(m.name, *_ids(f), f"{why}: {what}", commands))
+    return out
 
 
 @remedy("NET-2")
 def port_outside(f, arch, audit):
-    return _port_steps(f, arch, audit, "an internal port is reachable outside the internal network")
+    return _port_steps(f, arch, audit, "an internal port is reachable outside the internal network", web=False)
 
 
 @remedy("WEB-3")
 def public_listener(f, arch, audit):
-    return _port_steps(f, arch, audit, "a web port listens for the public outside the reverse proxy")
+    return _port_steps(f, arch, audit, "a web port listens for the public outside the reverse proxy", web=True)
 
 
 @remedy("NET-5")

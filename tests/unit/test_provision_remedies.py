@@ -152,3 +152,29 @@ def test_the_on_failure_drop_in_sorts_after_every_other():
     (action,) = steps_for(Finding("OPS-1", job, "failed", ""), ARCH, SimpleNamespace(facts=lambda m: facts))
     dest = action.ops[0][1]["dest"].rsplit("/", 1)[1]
     assert dest > "zz-local.conf" and "OnFailure=" in action.ops[0][1]["src"].getvalue()
+
+
+def _listening_audit(machine, listeners, exes):
+    facts = SimpleNamespace(listening=listeners, listening_binaries=exes, addresses=["203.0.113.9"],
+                            public_facing=lambda addr, internal: not internal(addr) if addr != "0.0.0.0" else True,
+                            sent=lambda name: True)
+    return SimpleNamespace(facts=lambda m: facts if m == machine else None)
+
+
+def test_an_exposed_port_of_the_applications_own_apache_is_bound_never_stopped():
+    from fixtures.probes.network import Listener
+    app = ARCH.app_containers()[0]
+    apache = ARCH.spec.processes["apache"]
+    audit = _listening_audit(app.name, [Listener("0.0.0.0", 80, (4242,), ("apache2",))], {4242: "/usr/sbin/apache2"})
+    (step,) = steps_for(Finding("WEB-3", app, "failed", ""), ARCH, audit)
+    assert isinstance(step, Manual) and apache.unit in step.what and "pid 4242 /usr/sbin/apache2" in step.what
+    assert "keep it running" in step.what and app.address in step.what
+    assert not any("disable --now" in c or c.startswith("systemctl stop") for c in step.commands), step.commands
+
+
+def test_an_exposed_port_names_its_process_and_how_to_find_its_unit():
+    from fixtures.probes.network import Listener
+    app = ARCH.app_containers()[0]
+    audit = _listening_audit(app.name, [Listener("0.0.0.0", 6000, (77,), ("python3",))], {77: "/usr/bin/python3.11"})
+    (step,) = steps_for(Finding("NET-2", app, "failed", ""), ARCH, audit)
+    assert "pid 77 /usr/bin/python3.11" in step.what and "systemctl status 77  # names its unit" in step.commands
