@@ -178,3 +178,24 @@ def test_an_exposed_port_names_its_process_and_how_to_find_its_unit():
     audit = _listening_audit(app.name, [Listener("0.0.0.0", 6000, (77,), ("python3",))], {77: "/usr/bin/python3.11"})
     (step,) = steps_for(Finding("NET-2", app, "failed", ""), ARCH, audit)
     assert "pid 77 /usr/bin/python3.11" in step.what and "systemctl status 77  # names its unit" in step.commands
+
+
+def _ops_audit(job, notification_lines):
+    name = job.on_failure.replace("@.", "@" + job.unit.rsplit(".", 1)[0] + ".")
+    text = ["@@unit " + job.unit, f"# /lib/systemd/system/{job.unit}", "[Unit]",
+            f"OnFailure={name}", "[Service]", "ExecStart=/bin/true",
+            "@@unit " + name, *notification_lines]
+    facts = SimpleNamespace(evidence=lambda n: text)
+    return name, SimpleNamespace(facts=lambda m: facts)
+
+
+def test_a_masked_notification_unit_is_named_masked_not_missing():
+    job = next(t for t in _targets("OPS-1") if t.host in READINGS)
+    name = job.on_failure.replace("@.", "@" + job.unit.rsplit(".", 1)[0] + ".")
+    name, audit = _ops_audit(job, [f"# Unit {name} is masked."])
+    (step,) = steps_for(Finding("OPS-1", job, "failed", ""), ARCH, audit)
+    assert isinstance(step, Manual) and name in step.what and "masked" in step.what and "missing" not in step.what
+    assert any(c.startswith("systemctl unmask") for c in step.commands)
+    name, audit = _ops_audit(job, [])
+    (step,) = steps_for(Finding("OPS-1", job, "failed", ""), ARCH, audit)
+    assert name in step.what and "missing" in step.what and not any("unmask" in c for c in step.commands)
