@@ -13,23 +13,53 @@ from provision.remedies import Action, Manual, _facts, _ids, _unit, first_proble
 
 # --- facts and operations composed from pyinfra's own (diff and idempotence by pyinfra) -----------------
 
-class CertificateValid(FactBase):
-    """Is the certificate in a file valid for at least `seconds` more (openssl x509 -checkend)?"""
+class CertificateOnDisk(FactBase):
+    """A certificate file as the decision needs it: valid for at least `seconds` more (openssl x509
+    -checkend), and the DNS names of its subjectAltName. False when the file cannot be read."""
 
     def command(self, path, seconds):
-        return (f"openssl x509 -checkend {int(seconds)} -noout -in {path} >/dev/null 2>&1 "
-                "&& echo valid || echo expiring")
+        return (f"openssl x509 -noout -in {path} >/dev/null 2>&1 || {{ echo unreadable; exit 0; }}; "
+                f"openssl x509 -checkend {int(seconds)} -noout -in {path} >/dev/null 2>&1 "
+                f"&& echo valid || echo expiring; openssl x509 -noout -ext subjectAltName -in {path} 2>/dev/null")
 
     def process(self, output):
-        return bool(output) and output[0].strip() == "valid"
+        if not output or output[0].strip() not in ("valid", "expiring"):
+            return False
+        names = tuple(w.strip()[4:] for l in output[1:] for w in l.split(",") if w.strip().startswith("DNS:"))
+        return {"valid": output[0].strip() == "valid", "names": names}
 
+
+def certificate_fix(name, served_covers, served_long_enough, disk=None):
+    """The one decision of NET-6's fix (swap it for checks' certificate_problem when merged): 'reload'
+    only when only the served certificate is old (its names right, its dates short) and the file on disk
+    is good (read, valid long enough, naming `name`); else the reason a person must act, saying which
+    certificate is wrong (served or on disk) and how (dates or names). `disk` None: not read yet (the
+    served side alone decides whether a reload can be planned at all)."""
+    from fixtures.probes.network import Served
+    if not served_covers:
+        return (f"the served certificate does not name {name} (by names): nginx serves another certificate for it "
+                "(the server block or its ssl_certificate); a reload does not change that")
+    if served_long_enough:
+        return f"the served certificate of {name} is valid long enough and names it: nothing to reload"
+    if disk is None:
+        return "reload"
+    if not disk:
+        return "the certificate file on disk cannot be read: the served one expires (by dates)"
+    if not disk["valid"]:
+        return "the certificate file on disk expires too (by dates): renew it"
+    if not Served(0, names=disk["names"]).covers(name):
+        return (f"the certificate file on disk does not name {name} (by names: {', '.join(disk['names']) or 'none'}); "
+                "the served one expires (by dates): a certificate for the name is needed")
+    return "reload"
 
 
 @operation()
-def reload_if_renewed(certificate: str, seconds: int, service: str):
-    """Reload the web server when the certificate file on disk is valid long enough (a renewal that was
-    never loaded); nothing when the file itself expires (a person renews it: the fallback)."""
-    if host.get_fact(CertificateValid, path=certificate, seconds=seconds):
+def reload_if_renewed(certificates: list, seconds: int, site: str, service: str):
+    """Reload the web server when every certificate file the site names is good on disk (valid long
+    enough, naming the site) while the served one expires: a renewal that was never loaded. Nothing
+    otherwise (a person acts: the fallback)."""
+    if all(certificate_fix(site, True, False, host.get_fact(CertificateOnDisk, path=c, seconds=seconds)) == "reload"
+           for c in certificates):
         yield from units.service._inner(service=service, action="reload")
 
 
@@ -223,15 +253,31 @@ def certificate(f, arch, audit):
     certs = sorted({s.certificate for s in facts.nginx_servers if str(site) in s.names and s.certificate})
     unit = _unit(arch, "nginx")
     seconds = arch.spec.web.tls_min_days * 86400
-    renew = Manual(site.machine, *_ids(f), f"the certificate of {site} on disk expires too: renew it",
-                   [f"# on {site.machine}: renew, check, reload", f"certbot renew --cert-name {site}",
-                    *[f"openssl x509 -enddate -noout -in {c}" for c in certs], f"nginx -t && systemctl reload {unit}"])
+    served = facts.served_certificates.get(str(site))
+    checks = [f"openssl x509 -noout -enddate -ext subjectAltName -in {c}  # the file on disk: dates and names"
+              for c in certs]
+    look = [f"# on {site.machine}: what is served, and the file(s) nginx names for {site}",
+            f"echo | openssl s_client -connect localhost:443 -servername {site} 2>/dev/null | "
+            "openssl x509 -noout -enddate -ext subjectAltName", *checks]
+    if served is None or served.not_after is None:
+        return [Manual(site.machine, *_ids(f), f"no certificate is read as served for {site}: {first_problem(f)}",
+                       look + [f"nginx -t && systemctl reload {unit}"])]
+    now = facts.now
+    long_enough = served.not_after.timestamp() - now >= seconds
+    why = certificate_fix(str(site), served.covers(str(site)), long_enough)
+    renew = Manual(site.machine, *_ids(f), f"the served certificate of {site} expires (by dates) and the file on "
+                   "disk is no better: it expires too (by dates) or does not name the site (by names); the "
+                   "commands below tell which: renew it",
+                   look + [f"certbot renew --cert-name {site}", f"nginx -t && systemctl reload {unit}"])
+    if why != "reload":
+        return [Manual(site.machine, *_ids(f), why, look + [f"nginx -t && systemctl reload {unit}"])]
     if not certs:
         return [renew]
-    return [Action(site.machine, *_ids(f), f"reload {unit}: the certificate file of {site} on disk is valid "
-                   f"{arch.spec.web.tls_min_days}+ days, nginx still serves an older one",
-                   [(reload_if_renewed, dict(name=f"reload {unit} if {c} is renewed", certificate=c, seconds=seconds,
-                                             service=unit)) for c in certs][:1], fallback=renew,
-                   subject=f"reload {unit}")]
+    return [Action(site.machine, *_ids(f), f"reload {unit}: only the served certificate of {site} is old (by dates); "
+                   f"the file(s) on disk, checked before reloading, are valid {arch.spec.web.tls_min_days}+ days and "
+                   "name the site",
+                   [(reload_if_renewed, dict(name=f"reload {unit} if {', '.join(certs)} are renewed and name {site}",
+                                             certificates=certs, seconds=seconds, site=str(site), service=unit))],
+                   fallback=renew, subject=f"reload {unit}")]
 
 

@@ -199,3 +199,40 @@ def test_a_masked_notification_unit_is_named_masked_not_missing():
     name, audit = _ops_audit(job, [])
     (step,) = steps_for(Finding("OPS-1", job, "failed", ""), ARCH, audit)
     assert name in step.what and "missing" in step.what and not any("unmask" in c for c in step.commands)
+
+
+def _tls_audit(site, names, days):
+    import datetime
+    from fixtures.probes.network import Served
+    now = 1_800_000_000
+    served = Served(0, datetime.datetime.fromtimestamp(now + days * 86400, datetime.timezone.utc), tuple(names))
+    facts = SimpleNamespace(now=now, served_certificates={str(site): served},
+                            nginx_servers=[SimpleNamespace(names=(str(site),), certificate=f"/etc/ssl/{site}.pem")])
+    return SimpleNamespace(facts=lambda m: facts)
+
+
+def test_a_served_certificate_with_wrong_names_is_manual_said_by_names():
+    from checks.test_web import _tls_sites
+    site = _tls_sites(ARCH)[0]
+    (step,) = steps_for(Finding("NET-6", site, "failed", ""), ARCH, _tls_audit(site, ["other.example"], 60))
+    assert isinstance(step, Manual) and "does not name" in step.what and "by names" in step.what
+    (step,) = steps_for(Finding("NET-6", site, "failed", ""), ARCH, _tls_audit(site, [str(site)], 3))
+    assert isinstance(step, Action) and "by dates" in step.what and "by names" in step.fallback.what
+
+
+def test_the_reload_is_decided_by_the_file_on_disk_dates_and_names():
+    from provision.remedies.net import certificate_fix
+    good = {"valid": True, "names": ("*.example.org",)}
+    assert certificate_fix("a.example.org", True, False, good) == "reload"
+    assert "by dates" in certificate_fix("a.example.org", True, False, {**good, "valid": False})
+    assert "by names" in certificate_fix("b.example.net", True, False, good)
+    assert "cannot be read" in certificate_fix("a.example.org", True, False, False)
+    assert "by names" in certificate_fix("a.example.org", False, False, good)
+
+
+def test_an_unreadable_certificate_file_is_never_reloaded():
+    from provision.remedies.net import CertificateOnDisk, certificate_fix
+    fact = CertificateOnDisk()
+    assert fact.process(["unreadable"]) is False and fact.process([]) is False
+    assert certificate_fix("a.example.org", True, False, fact.process(["unreadable"])) != "reload"
+    assert fact.process(["valid", "    DNS:a.example.org, DNS:b.example.org"])["names"] == ("a.example.org", "b.example.org")
