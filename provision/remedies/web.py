@@ -12,12 +12,16 @@ from provision.remedies import Action, Manual, _facts, _ids, _unit, first_proble
 
 
 @operation()
-def forward_to(path: str, wrong: str, right: str):
-    """Rewrite `proxy_pass` lines of an nginx file that forward to `wrong` so they forward to `right`."""
+def forward_to(path: str, wrong: str, right: str, service: str):
+    """Rewrite `proxy_pass` lines of an nginx file that forward to `wrong` so they forward to `right`,
+    then reload `service`; nothing at all (no reload) when no line forwards to `wrong`."""
     lines = host.get_fact(FileContents, path=path) or []
     pattern = re.compile(r"(proxy_pass\s+\w+://)" + re.escape(wrong) + r"(?=[/;\s])")
+    if not any(pattern.search(l) for l in lines):
+        return
     text = "".join(pattern.sub(lambda m: m.group(1) + right, l) + "\n" for l in lines)
     yield from files.put._inner(src=StringIO(text), dest=path)
+    yield from units.service._inner(service=service, action="reload")
 
 
 
@@ -29,14 +33,22 @@ def proxy_to_nginx(f, arch, audit):
     facts = _facts(audit, chain.proxy.name)
     right = f"{chain.app.address}:{chain.nginx_port}"
     servers = [s for s in facts.nginx_servers if chain.public_name in s.names]
+    unit = _unit(arch, "nginx")
+    variables = sorted({t for s in servers for t in s.proxies.values() if "$" in t})
+    if variables:   # set/map decide where it goes: rewriting the line would not follow them
+        files_ = sorted({s.file for s in servers})
+        return [Manual(chain.proxy.name, *_ids(f), f"{chain.public_name}'s proxy_pass goes through variable(s) "
+                       f"({', '.join(variables)}) set by `set` or `map`: {first_problem(f)}",
+                       [f"# on {chain.proxy.name}: where the variable is set, in {', '.join(files_)}",
+                        "nginx -T | grep -n -e 'set \\$' -e 'map ' -e proxy_pass",
+                        f"# make it forward to {right}, then: nginx -t && systemctl reload {unit}"])]
     wrong = sorted({t.split("://", 1)[-1].split("/", 1)[0].rstrip(";") for s in servers
                     for t in s.proxies.values()} - {right})
     if not wrong or any(w in s.upstreams for s in servers for w in wrong):
         return []   # an upstream block or no proxy_pass at all: left to a person (Manual fallback)
-    unit = _unit(arch, "nginx")
-    ops = [(forward_to, dict(name=f"{path}: proxy_pass to {w} -> {right}", path=path, wrong=w, right=right))
+    ops = [(forward_to, dict(name=f"{path}: proxy_pass to {w} -> {right}, reload {unit}", path=path, wrong=w,
+                             right=right, service=unit))
            for path in sorted({s.file for s in servers}) for w in wrong]
-    ops.append((units.service, dict(name=f"reload {unit}", service=unit, action="reload")))
     return [Action(chain.proxy.name, *_ids(f), f"forward {chain.public_name} to {chain.application}'s nginx {right}",
                    ops)]
 

@@ -236,3 +236,15 @@ def test_an_unreadable_certificate_file_is_never_reloaded():
     assert fact.process(["unreadable"]) is False and fact.process([]) is False
     assert certificate_fix("a.example.org", True, False, fact.process(["unreadable"])) != "reload"
     assert fact.process(["valid", "    DNS:a.example.org, DNS:b.example.org"])["names"] == ("a.example.org", "b.example.org")
+
+
+def test_a_proxy_pass_through_a_variable_is_manual_never_a_bare_reload():
+    chain = ARCH.chains()[0]
+    server = SimpleNamespace(names=(chain.public_name,), file="/etc/nginx/sites-enabled/x", upstreams={},
+                             proxies={"/": "http://$up"})
+    audit = SimpleNamespace(facts=lambda m: SimpleNamespace(nginx_servers=[server]))
+    (step,) = steps_for(Finding("WEB-1", chain, "failed", ""), ARCH, audit)
+    assert isinstance(step, Manual) and "$up" in step.what
+    server.proxies = {"/": "http://10.9.9.9:8080"}
+    (step,) = steps_for(Finding("WEB-1", chain, "failed", ""), ARCH, audit)
+    assert isinstance(step, Action) and all(op.__name__ == "forward_to" for op, _ in step.ops)
