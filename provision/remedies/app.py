@@ -129,5 +129,5 @@ def other_instance(f, arch, audit):
                     "# its configuration must name the shared instances: "
                     + ", ".join(f"{k} {e}" for k, e in sorted(endpoints.items())),
                     f"grep -rn -e {' -e '.join(e.split(':')[0] for e in sorted(set(endpoints.values())))} "
-                    f"{arch.spec.software_root}/lib/ProductOpener/Config2.pm /etc 2>/dev/null"])]
+                    f"{arch.software_root(c.application)}/lib/ProductOpener/Config2.pm /etc 2>/dev/null"])]
 

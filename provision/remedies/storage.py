@@ -44,7 +44,7 @@ def link_in_place_of_empty_folder(path: str, target: str):
 def software_links(f, arch, audit):
     c = f.target
     facts = _facts(audit, c.name)
-    root, app = arch.spec.software_root, arch.spec.applications[c.application]
+    root, app = arch.software_root(c.application), arch.spec.applications[c.application]
     ops, manual = [], []
     for link, folder in arch.spec.software_links.items():
         path, target = f"{root}/{link}", f"{app.mount_root}/{folder}"
