@@ -13,6 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "tests" / "recorded" / "lab"
 SPEC = ROOT / "tests" / "recorded" / "lab-spec"   # the spec LAB was recorded with
 NOW = 1_800_000_000
+# the recorded machines a generated one is cloned from (their names and addresses come from SPEC)
+HOST, APP, PROXY = "off2", "opff", "off1-reverse-proxy"
+
+
+def _sources():
+    """(host public address, app container, app's first public name, app's mount root, proxy container) in LAB."""
+    from specs import load_spec
+    from specs.architecture import Architecture
+    arch = Architecture(load_spec(SPEC))
+    by_name = {c.name: c for c in arch.containers()}
+    app = arch.spec.applications[by_name[APP].application]
+    return str(arch.spec.hosts[HOST].public_address), by_name[APP], app.public_names[0], app.mount_root, by_name[PROXY]
 
 
 def _spec_data():
@@ -22,11 +34,15 @@ def _spec_data():
 
 def sizes(fraction, hosts=10, containers=400, snapshots=200_000):
     """(generated hosts, applications per generated host, snapshots per replicated dataset copy)."""
+    from specs import load_spec
+    from specs.architecture import Architecture
     base = _spec_data()
     shipped_hosts = len(base["hosts"])
     shipped_containers = sum(len(h["containers"]) for h in base["hosts"].values())
-    shipped_copies = sum(len(j["datasets"]) for j in base["replication"]["jobs"]) + \
-        len({d for j in base["replication"]["jobs"] for d in j["datasets"]})
+    # the dataset copies readings() writes snapshots for: each replica's source and target dataset (a
+    # recursive job is one replica per dataset of the spec under it)
+    replicas = Architecture(load_spec(SPEC)).replicas()
+    shipped_copies = len({(r.source, r.source_dataset) for r in replicas} | {(r.target, r.target_dataset) for r in replicas})
     gen = max(1, round((hosts - shipped_hosts) * fraction))
     apps = max(1, round((containers * fraction - shipped_containers) / gen) - 1)
     copies = shipped_copies + gen * 2 * 2
@@ -87,6 +103,7 @@ def _dataset_lines(dataset):
 def readings(arch, snaps, out_dir):
     """Write <machine>.reading for every machine of the generated spec into out_dir."""
     lab = {p.stem: p.read_text() for p in LAB.glob("*.reading")}
+    host_address, app, app_name, app_root, proxy = _sources()
     out_dir = Path(out_dir)
     texts = {}
     for m, text in lab.items():
@@ -100,9 +117,8 @@ def readings(arch, snaps, out_dir):
         per_host.setdefault(r.target, {})[r.target_dataset] = seed
     for host in arch.spec.hosts:
         if host not in texts:
-            src = lab["off2"]
-            text = _set(src, "clock", f"{NOW}\n")
-            text = text.replace("198.18.0.2", str(arch.spec.hosts[host].public_address))
+            text = _set(lab[HOST], "clock", f"{NOW}\n")
+            text = text.replace(host_address, str(arch.spec.hosts[host].public_address))
             texts[host] = text
         zfs = _sections(texts[host])["zfs"]
         mine = per_host.get(host, {})
@@ -137,9 +153,9 @@ def readings(arch, snaps, out_dir):
         if c.name in texts:
             continue
         if c.role == "application":
-            text = lab["opff"].replace("10.1.0.110", c.address).replace("openpetfoodfacts.org", f"{c.name}.example.org")
+            text = lab[APP].replace(app.address, c.address).replace(app_name, f"{c.name}.example.org")
             secs = _sections(text)
-            text = _set(text, "links", secs["links"].replace("/mnt/opff/", f"/mnt/{c.name}/"))
+            text = _set(text, "links", secs["links"].replace(f"{app_root}/", f"/mnt/{c.name}/"))
             mounts = secs["mounts"]
             for path, m in arch.mounts(c.application).items():
                 if f"\n{path} " not in "\n" + mounts:
@@ -147,7 +163,7 @@ def readings(arch, snaps, out_dir):
             texts[c.name] = _set(text, "mounts", mounts)
         else:
             names = [ch for ch in arch.chains() if ch.proxy.name == c.name]
-            text = lab["proxy-off1"].replace("10.1.1.101", c.address).replace("198.18.0.11", c.public_address or c.address)
+            text = lab[PROXY].replace(proxy.address, c.address).replace(str(proxy.public_address), c.public_address or c.address)
             dump = "".join(f"# configuration file /etc/nginx/sites-enabled/{ch.public_name}:\nserver {{\n    listen 443 ssl;\n"
                            f"    server_name {ch.public_name};\n    ssl_certificate /etc/nginx/tls/{ch.public_name}.pem;\n"
                            f"    location / {{\n        proxy_pass http://{ch.app.address}:{ch.nginx_port};\n    }}\n}}\n\n"
@@ -155,7 +171,7 @@ def readings(arch, snaps, out_dir):
             tls = "".join(f"@@name {ch.public_name}\nnotAfter=Jan 15 00:00:00 2030 GMT\n"
                           f"X509v3 Subject Alternative Name: \n    DNS:{ch.public_name}\n@@rc 0\n" for ch in names)
             listen = "".join(l for l in _sections(text)["listen"].splitlines(True)
-                             if not re.search(r":(27017|6379)\s", l))    # proxy-off1 is also a stunnel server
+                             if not re.search(r":(27017|6379)\s", l))    # PROXY is also a stunnel server
             texts[c.name] = _set(_set(_set(text, "nginx", dump), "tls", tls), "listen", listen)
     out_dir.mkdir(parents=True, exist_ok=True)
     for m, text in texts.items():

@@ -1,6 +1,6 @@
 """Benchmark of the lab itself (a script, not a test): prints figures, asserts nothing.
 
-    .venv/bin/python bench/lab_bench.py [--cold]
+    .venv/bin/python bench/lab_bench.py [--cold | --small]
 
 Run it under the lab lock (see the README). It tears the lab down and brings it up again (warm: the
 images are kept); --cold also removes every `offlab/*` image first, so the bring-up builds the image
@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import add_small, figure  # noqa: E402
 from fixtures.lab import bringup, docker_ops, image  # noqa: E402
 from fixtures.lab.state import PREFIX  # noqa: E402
 from specs import load_spec  # noqa: E402
@@ -51,17 +52,20 @@ def timed(step, fn):
     t0 = time.monotonic()
     fn()
     took = time.monotonic() - t0
-    print(f"{step}: {took:.1f} s", flush=True)
+    figure(step, took, "s")
     return took
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", action="store_true", help="remove the offlab/* images and the lab first")
+    add_small(parser, "a bring-up of the lab already up (nothing to do), its image and memory")
     args = parser.parse_args(argv)
     arch = Architecture(load_spec(DEFAULT_SPEC))
     client = docker_ops.client()
-    if args.cold:
+    if args.small:
+        bringup.up(arch)
+    elif args.cold:
         bringup.down()
         for img in client.images.list():
             for tag in [t for t in img.tags if t.startswith("offlab/")]:
@@ -72,15 +76,15 @@ def main(argv=None):
         timed("warm bring-up (images kept, lab down)", lambda: bringup.up(arch))
     timed("second bring-up (nothing changed)", lambda: bringup.up(arch))
     size = client.images.get(image.base_tag()).attrs["Size"]
-    print(f"image {image.base_tag()}: {size / 2**20:.0f} MiB")
+    figure(f"image {image.base_tag()}", size / 2**20, "MiB")
     usage = memory()
     per_role = {}
     for role, used in usage.values():
         per_role.setdefault(role, []).append(used)
-    print(f"memory of the lab: {sum(u for _, u in usage.values()) / 2**20:.0f} MiB in {len(usage)} containers")
+    figure("memory of the lab", sum(u for _, u in usage.values()) / 2**20, "MiB", f"{len(usage)} containers")
     for role, values in sorted(per_role.items()):
-        print(f"  {role:15} {len(values):2} x, {sum(values) / 2**20:6.0f} MiB total, "
-              f"{max(values) / 2**20:5.0f} MiB at most")
+        figure(f"memory of the {role} containers", sum(values) / 2**20, "MiB",
+               f"{len(values)} containers, {max(values) / 2**20:.0f} MiB at most")
 
 
 if __name__ == "__main__":

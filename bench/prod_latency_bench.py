@@ -1,7 +1,7 @@
 """Benchmark of the prod-shaped audit on the lab, with and without 50 ms added per hop (a script, not a
 test): prints figures, asserts nothing.
 
-    .venv/bin/python bench/prod_latency_bench.py [--runs N] [--delay-ms 50]
+    .venv/bin/python bench/prod_latency_bench.py [--runs N] [--delay-ms 50] [--small]
 
 For each way of reading the lab (the docker inventory; ssh through ProxyJump as `oncall` with sudo; ssh +
 `pct exec` on the host) it runs `pytest checks -m prod` as the on-call engineer does and prints the wall
@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import add_small, figure  # noqa: E402
 from fixtures.lab import access, bringup, docker_ops  # noqa: E402
 from fixtures.lab.bringup import LABEL  # noqa: E402
 from specs import load_spec  # noqa: E402
@@ -47,8 +48,8 @@ def measure(label, inventory, runs):
         walls.append(wall)
     per = (f"{summary[1]} remote commands for {summary[0]} machines ({int(summary[1]) / int(summary[0]):.1f} per "
            f"machine, at most {summary[2]})") if summary else "no summary line"
-    print(f"{label:34} median {statistics.median(walls):5.2f}s wall (min {min(walls):.2f}, max {max(walls):.2f}, "
-          f"{runs} runs); {per}; {outcome}", flush=True)
+    figure(f"{label} wall", statistics.median(walls), "s",
+           f"median of {runs} runs, min {min(walls):.2f}, max {max(walls):.2f}; {per}; {outcome}")
 
 
 def lab_pids():
@@ -133,15 +134,19 @@ class Relays:
             proc.wait()
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--delay-ms", type=int, default=50)
-    args = parser.parse_args()
+    add_small(parser, "one audit through ssh + ProxyJump, no added delay")
+    args = parser.parse_args(argv)
     arch = Architecture(load_spec())
     bringup.up(arch)
     paths = {"ssh + sudo, ProxyJump (jump)": access.ACCESS_DIR / "inventory-jump.yaml",
              "ssh + pct exec on the host (pct)": access.ACCESS_DIR / "inventory-pct.yaml"}
+    if args.small:
+        label, inv = next(iter(paths.items()))
+        return measure(label, inv, 1)
     print("no added latency:")
     measure("docker inventory (lab)", "lab", args.runs)
     for label, inv in paths.items():

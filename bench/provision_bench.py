@@ -1,11 +1,12 @@
 """Benchmark of the provisioner on the lab (a script, not a test): prints figures, asserts nothing.
 
-    .venv/bin/python bench/provision_bench.py
+    .venv/bin/python bench/provision_bench.py [--small]
 
 Prints the wall time of `python -m provision plan` on the healthy lab, then with every fault that has an
 automatic fix put in at once (fixtures/lab/remediable.py), of the `apply` that fixes them (its re-audit
 of the affected checks included), and of the second plan; then puts the lab back.
 """
+import argparse
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import add_small, figure  # noqa: E402
 from fixtures.lab import bringup, docker_ops, faults, remediable  # noqa: E402
 from specs import load_spec  # noqa: E402
 from specs.architecture import Architecture  # noqa: E402
@@ -31,24 +33,30 @@ def provision(command, log):
     return wall, head, inner, proc.returncode
 
 
-def main():
+def _figure(name, result):
+    wall, head, inner, rc = result
+    figure(name, wall, "s", f"exit {rc}; {', '.join(f'{k} {v}s' for k, v in inner)}; {head}")
+    return rc
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_small(parser, "one plan on the healthy lab")
+    args = parser.parse_args(argv)
     arch = Architecture(load_spec())
     bringup.up(arch)
     client = docker_ops.client()
     catalogue = faults.catalogue(arch)
     log = tempfile.mktemp(prefix="provision-bench-", suffix=".log")
-    wall, head, inner, rc = provision("plan", log)
-    print(f"plan, healthy lab: {wall:.1f}s wall (exit {rc}; {', '.join(f'{k} {v}s' for k, v in inner)}): {head}")
+    _figure("plan, healthy lab", provision("plan", log))
+    if args.small:
+        return
     applied = []
     try:
         remediable.apply(client, catalogue, remediable.FIXABLE, applied)
-        wall, head, inner, rc = provision("plan", log)
-        print(f"plan, {len(applied)} faults: {wall:.1f}s wall (exit {rc}; {', '.join(f'{k} {v}s' for k, v in inner)}): {head}")
-        wall, head, inner, rc = provision("apply", log)
-        print(f"apply (plan + changes + re-audit of the affected checks): {wall:.1f}s wall (exit {rc}; "
-              f"{', '.join(f'{k} {v}s' for k, v in inner)})")
-        wall, head, inner, rc = provision("plan", log)
-        print(f"second plan: {wall:.1f}s wall (exit {rc}): {head}")
+        _figure(f"plan, {len(applied)} faults", provision("plan", log))
+        _figure("apply (plan + changes + re-audit of the affected checks)", provision("apply", log))
+        _figure("second plan", provision("plan", log))
     finally:
         remediable.restore(client, arch, catalogue, applied)
 

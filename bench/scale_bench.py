@@ -3,7 +3,7 @@ size; bench/fleet.py) checked offline with every live check, from 1/10 of that f
 Prints wall time and peak memory (each size in its own process) and how they grow; asserts nothing.
 Targets: the whole fleet under 10 s and 1 GiB, growth no worse than linear.
 
-    .venv/bin/python -m bench.scale_bench [--fractions 0.1,0.25,0.5,0.75,1]
+    .venv/bin/python -m bench.scale_bench [--fractions 0.1,0.25,0.5,0.75,1] [--small]
 """
 import argparse
 import json
@@ -15,13 +15,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.figures import add_small, figure
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def child(directory):
     """Measured: load the spec, parse every reading, run every check on every target."""
-    from fixtures.offline import Fleet, load_dir, verdicts
+    from checks.offline import Fleet, load_dir, verdicts
     from specs import load_spec
     from specs.architecture import Architecture
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -38,13 +40,19 @@ def child(directory):
                       "baseline_mib": base / 1024}))
 
 
-def main():
+SMALL = "0.01,0.02"
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--fractions", default="0.1,0.25,0.5,0.75,1")
     parser.add_argument("--child", metavar="DIR")
-    args = parser.parse_args()
+    add_small(parser, f"fractions {SMALL} of the fleet")
+    args = parser.parse_args(argv)
     if args.child:
         return child(args.child)
+    if args.small:
+        args.fractions = SMALL
     from bench import fleet
     from specs import load_spec
     from specs.architecture import Architecture
@@ -67,6 +75,9 @@ def main():
         print(f"{fraction:>8.2f} {len(arch.spec.hosts):>5} {machines:>8} {snapshots:>9} {r['cases']:>6} {r['load']:>7.2f} "
               f"{r['checks']:>7.2f} {r['total']:>7.2f} {r['peak_mib']:>8.0f}  "
               + ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items())))
+        figure(f"fleet {fraction:g}: checks", r["cases"], "cases", ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items())))
+        figure(f"fleet {fraction:g}: wall", r["total"], "s", f"{machines} machines, {snapshots} snapshots")
+        figure(f"fleet {fraction:g}: peak memory", r["peak_mib"], "MiB")
     if len(rows) > 1:
         (f0, m0, s0, r0), (f1, m1, s1, r1) = rows[0], rows[-1]
         size = (s1 + m1 * 100) / (s0 + m0 * 100)
@@ -74,7 +85,8 @@ def main():
               f"x{m1 / m0:.1f}); time x{r1['total'] / r0['total']:.1f}; memory above the interpreter's "
               f"x{(r1['peak_mib'] - r1['baseline_mib']) / max(1, r0['peak_mib'] - r0['baseline_mib']):.1f} "
               "(linear or better: time and memory ratios at most the size ratio)")
-        print(f"whole fleet: {r1['total']:.2f} s (target < 10 s), peak {r1['peak_mib']:.0f} MiB (target < 1024 MiB)")
+        figure("growth: size", size, "x")
+        figure("growth: time", r1["total"] / r0["total"], "x", "linear or better: at most the size's")
 
 
 if __name__ == "__main__":

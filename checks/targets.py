@@ -79,6 +79,5 @@ def reads_images_host(name, arch):
 
 def receivers(arch):
     """Hosts that run replication jobs: the targets in pull mode, the sources in push mode."""
-    side = "target" if arch.spec.replication.mode == "pull" else "source"
-    names = dict.fromkeys(getattr(j, side) for j in arch.spec.replication.jobs)
+    names = arch.spec.replication.runners()
     return [h for h in arch.hosts() if h.name in names]

@@ -20,7 +20,7 @@ TOLERATED = {"release"}                 # releasing its own holds takes nothing 
 
 
 def _runner_and_remote(arch, r):
-    return (r.target, r.source) if arch.spec.replication.mode == "pull" else (r.source, r.target)
+    return arch.spec.replication.runner(r), arch.spec.replication.remote(r)
 
 
 def _operator(arch, r):
@@ -39,7 +39,7 @@ def replicas(arch):
 # --- ZFS-8 ----------------------------------------------------------------------------------------
 
 def _job_findings(arch, r, runner_facts, runner, remote, operator):
-    pull = arch.spec.replication.mode == "pull"
+    pull = arch.spec.replication.pulls
     jobs = []
     for job in runner_facts.syncoid_jobs:
         far, here = (job.source, job.target) if pull else (job.target, job.source)
@@ -141,7 +141,7 @@ def test_replication_pulls_through_an_unprivileged_operator(target, facts, arch)
     remote_facts = facts[remote]
     problems += _account_findings(remote_facts, remote, operator)
     problems += _sshd_findings(remote_facts, remote)
-    if arch.spec.replication.mode == "pull":   # push mode: the operator receives; its rights differ
+    if arch.spec.replication.pulls:   # push mode: the operator receives; its rights differ
         problems += _rights_findings(remote_facts, remote, operator, target.source_dataset)
     report(problems, f"replication of {target.source}:{target.source_dataset} to {target.target}")
 
@@ -163,7 +163,7 @@ def job_units(arch):
     """The replication unit on each host that runs jobs; the snapshot unit on each host with
     snapshots (taken where data is written, pruned on replicas)."""
     rep, snaps = arch.spec.replication, arch.spec.snapshots
-    runners = {(j.target if rep.mode == "pull" else j.source) for j in rep.jobs}
+    runners = rep.runners()
     snapshotting = set(arch.source_datasets()) | {r.target for r in arch.replicas()}
     out = [JobUnit(h, rep.unit, rep.on_failure, "replication") for h in arch.spec.hosts if h in runners]
     out += [JobUnit(h, snaps.unit, snaps.on_failure, "snapshot") for h in arch.spec.hosts if h in snapshotting]

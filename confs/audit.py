@@ -9,21 +9,22 @@ A path that is no repository, an empty path, or a repository where nothing is re
 ConfsRepoError (a usage error, exit code 4).
 """
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from confs import (check_mounts, check_replication, check_secrets, check_snapshots, check_stunnel, check_units,
-                   check_web, formats, layout)
+from confs import (check_mounts, check_pve_net, check_replication, check_secrets, check_snapshots, check_stunnel,
+                   check_units, check_web, formats, layout)
 from confs.errors import ConfsRepoError
 from confs.findings import Finding
-from confs.repo import ConfRepo
+from confs.repo import ROOT, ConfRepo
 
 # the requirement IDs this gate checks, in catalogue order
 STATIC_REQUIREMENTS = ("WEB-1", "WEB-2", "WEB-4", "STO-2", "STO-3", "STO-4", "STO-5", "STO-6",
-                       "ZFS-1", "ZFS-3", "ZFS-5", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1")
+                       "ZFS-1", "ZFS-3", "ZFS-5", "NET-1", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1")
 
 CHECKS = (check_web.check, check_mounts.check, check_replication.check, check_snapshots.check,
-          check_stunnel.check, check_units.check)
+          check_stunnel.check, check_units.check, check_pve_net.check)
 
 
 @dataclass
@@ -48,7 +49,7 @@ class GateResult:
 
 
 def _files(repo, dirs, fmt, where=None):
-    return sorted({s.real for s in repo.seen if s.folder in set(dirs) and s.fmt == fmt and (where is None or where(s.inner))})
+    return sorted({s.real for s in repo._of(dirs, fmt) if where is None or where(s.inner)})
 
 
 def _dirs(arch, machines):
@@ -63,7 +64,7 @@ def evidence(arch, repo, scanned):
     pve = sorted({f for c in arch.app_containers()
                   for f in _files(repo, layout.dirs(arch, c.host), "pve", layout.is_pve_of(c.id))})
     targets = {j.target for j in arch.spec.replication.jobs}
-    runners = {(j.target if arch.spec.replication.mode == "pull" else j.source) for j in arch.spec.replication.jobs}
+    runners = arch.spec.replication.runners()
     syncoid = [f for h in sorted(runners) for f in _files(repo, layout.dirs(arch, h), "syncoid")]
     all_syncoid = sorted({s.real for s in repo.seen if s.fmt == "syncoid"})
     sanoid = [f for h in sorted(targets) for f in _files(repo, layout.dirs(arch, h), "sanoid")]
@@ -80,7 +81,7 @@ def evidence(arch, repo, scanned):
         "WEB-2": (_files(repo, apps, "nginx"), f"no nginx file in the application containers' folders "
                                                f"({folders(apps)}): their nginx configuration is not in this repository"),
         "WEB-4": (_files(repo, images, "nginx"), f"no nginx file in the images host's folder ({folders(images)})"),
-        "STO-2": sto, "STO-3": sto, "STO-4": sto, "STO-5": sto,
+        "NET-1": sto, "STO-2": sto, "STO-3": sto, "STO-4": sto, "STO-5": sto,
         "STO-6": (pve if arch.spec.assets else [], "the spec names no front-end asset folders" if pve else sto[1]),
         "ZFS-1": (syncoid, f"no syncoid-args.conf in the folders of the hosts that run jobs "
                            f"({folders(_dirs(arch, runners))})"),
@@ -93,7 +94,7 @@ def evidence(arch, repo, scanned):
         "NET-4": (scanned, "no readable file in confs/"),
         "OPS-1": (check_units.examined(arch, repo), "no unit file or drop-in of the spec's replication and snapshot "
                                                    f"units ({arch.spec.replication.unit}, {arch.spec.snapshots.unit}) "
-                                                   "in the hosts' folders"),
+                                                   "nor any timer's service in the machines' folders"),
     }
     return out
 
@@ -108,19 +109,52 @@ def parse_findings(repo):
     return out
 
 
+def unproven_absence_dropped(repo, findings):
+    """What could not be read proves nothing absent: a finding of something missing (no line) in a
+    machine folder where a folder was unreadable is left out; the unreadable folder is the finding."""
+    blind = {f"{ROOT}/{folder}/" for folder, _ in repo.unreadable}
+    reading = {f.file for f in repo.problems}
+    return {f for f in findings if f.line is not None or f.file in reading
+            or not any(f.file.startswith(b) for b in blind)}
+
+
+def merged_across_machines(findings, arch):
+    """One finding per (requirement, file, line, message) where only the machine named differs: a file
+    linked from several machines' folders is one defect, named with each machine."""
+    names = sorted(set(arch.spec.hosts) | {c.name for c in arch.containers()}, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])") if names else None
+    groups = {}
+    for f in findings:
+        shape = pattern.sub("\0", f.message) if pattern else f.message
+        groups.setdefault((f.requirement, f.file, f.line, shape), []).append(f)
+    out = set()
+    for (req, file, line, shape), group in groups.items():
+        if len(group) == 1:
+            out.add(group[0])
+            continue
+        columns = list(zip(*[pattern.findall(f.message) for f in group]))
+        merged, parts = "", shape.split("\0")
+        for i, part in enumerate(parts[:-1]):
+            merged += part + ", ".join(sorted(set(columns[i]))) if i < len(columns) else part
+        out.add(Finding(req, file, line, merged + parts[-1]))
+    return out
+
+
 def check_path(path):
     """A usage error (ConfsRepoError) for an empty or missing path."""
     if path is None or not str(path).strip():
         raise ConfsRepoError("--confs is empty; expected the path of a configuration repository (with a confs/ folder)")
     if not os.path.exists(path):
         raise ConfsRepoError(f"--confs {path}: no such folder; expected the path of a configuration repository")
+    if not os.path.isdir(path):
+        raise ConfsRepoError(f"--confs {path}: not a folder (a file); expected the path of a configuration repository")
     if not os.access(path, os.R_OK | os.X_OK):
         raise ConfsRepoError(f"--confs {path}: unreadable folder")
 
 
 def run_gate(arch, repo_path):
     check_path(repo_path)
-    repo = ConfRepo(repo_path, arch.conf_dir_machines())
+    repo = ConfRepo(repo_path, arch.conf_dir_machines(), arch.spec.deploy_path)
     if not any(s.fmt for s in repo.seen):
         raise ConfsRepoError(f"{repo_path}: nothing recognised under confs/ ({len(repo.seen)} files, none of a format "
                              "the gate reads: nginx, stunnel, sanoid, syncoid, Proxmox, systemd, database configs); "
@@ -131,6 +165,8 @@ def run_gate(arch, repo_path):
     secrets, scanned = check_secrets.scan(repo)
     findings.update(secrets)
     findings.update(parse_findings(repo))
+    findings = unproven_absence_dropped(repo, findings)
+    findings = merged_across_machines(findings, arch)
     ev = evidence(arch, repo, scanned)
     present = {s.folder for s in repo.seen}
     examined, not_recognised = repo.coverage()

@@ -64,7 +64,7 @@ def not_checked(arch, repo):
         dirs = layout.dirs(arch, container.host)
         if not repo.has(dirs, "pve", layout.is_pve_of(container.id)):
             reqs = sorted({mount_requirement(arch, m, container.application)
-                           for m in arch.mounts(container.application).values()} | {"STO-6"})
+                           for m in arch.mounts(container.application).values()} | {"STO-6", "NET-1"})
             out.append((reqs, f"container {container.name} (id {container.id} on {container.host}): no "
                               f"{layout.pve_file(arch, container.host, container.id)} to read its mount points from"))
     return out

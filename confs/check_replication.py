@@ -7,26 +7,45 @@ ZFS-5: no job transfers over plain TCP (--insecure-direct-connection).
 ZFS-8: in pull mode, jobs log in with the spec's operator account, never root, and use
 --no-privilege-elevation.
 """
-from confs import layout
 from confs.findings import Finding
 from confs.replication import host_file, host_has_folder, host_named, operator_user, replicated_datasets
 
 
 def _remote(spec, job):
-    return job.source if spec.replication.mode == "pull" else job.target
+    return spec.replication.remote(job)
 
 
 def dataset_findings(spec, rd, jobs, rel):
-    pulled = spec.replication.mode == "pull"
-    carrying = [j for j in jobs if j.covers(rd.dataset) is not None
-                and host_named(spec, _remote(spec, j).host or "") in (rd.remote, None)]
+    pulled = spec.replication.pulls
+    covering = [j for j in jobs if j.covers(rd.dataset) is not None]
+    carrying = [j for j in covering if host_named(spec, _remote(spec, j).host or "") in (rd.remote, None)]
     what = f"{rd.dataset} ({rd.source_host} -> {rd.target_host})"
+    excluded = [j for j in carrying if j.excludes(rd.dataset)]
+    for job in excluded:
+        yield Finding("ZFS-1", rel, job.line, f"job leaves {what} out (--exclude {job.excludes(rd.dataset)}); "
+                                              "expected it replicated")
+    carrying = [j for j in carrying if j not in excluded]
     if not carrying:
+        if excluded:
+            return
         user = f"{operator_user(spec, rd.runner)}@" if pulled else ""
         line = (f"{user}{rd.remote}:{rd.dataset} {rd.received_as}" if pulled
                 else f"{rd.dataset} {rd.remote}:{rd.received_as}")
-        yield Finding("ZFS-1", rel, None, f"no job replicates {what}; expected a line "
-                                                   f"'--no-sync-snap --no-privilege-elevation {line}'")
+        expected = f"expected a line '--no-sync-snap --no-privilege-elevation {line}'"
+        other_host = [j for j in covering if j not in carrying]
+        commented = [j for j in getattr(jobs, "commented", ()) if j.covers(rd.dataset) is not None]
+        into = [j for j in jobs if j.target.dataset == rd.received_as]
+        if other_host:
+            job = other_host[0]
+            yield Finding("ZFS-1", rel, job.line, f"job replicates {rd.dataset} from {_remote(spec, job).host}, not "
+                                                  f"from {rd.remote}: no job replicates {what}; {expected}")
+        elif commented:
+            yield Finding("ZFS-1", rel, commented[0].line, f"the job for {what} is commented out; {expected}")
+        elif into:
+            yield Finding("ZFS-1", rel, into[0].line, f"job writes {into[0].source} into {rd.received_as}: no job "
+                                                      f"replicates {what}; {expected}")
+        else:
+            yield Finding("ZFS-1", rel, None, f"no job replicates {what}; {expected}")
         return
     for job in carrying:
         if job.covers(rd.dataset) != rd.received_as:
@@ -59,14 +78,14 @@ def login_findings(spec, runner, rel, job):
             yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} {found}; expected an unprivileged "
                                                   "operator account")
     elif remote.user == "root":
-        account = (f"the unprivileged {operator_user(spec, runner)} account" if spec.replication.mode == "pull"
+        account = (f"the unprivileged {operator_user(spec, runner)} account" if spec.replication.pulls
                    else "an unprivileged account with zfs allow receive rights")
         yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} as root; expected {account}")
-    elif spec.replication.mode == "pull" and remote.user != operator_user(spec, runner):
+    elif spec.replication.pulls and remote.user != operator_user(spec, runner):
         found = f"as {remote.user}" if remote.user else "with no user (ssh default, root)"
         yield Finding("ZFS-8", rel, job.line, f"job logs in to {remote.host} {found}; expected "
                                               f"{operator_user(spec, runner)}@{remote.host}")
-    if spec.replication.mode == "pull" and not job.has_flag("--no-privilege-elevation"):
+    if spec.replication.pulls and not job.has_flag("--no-privilege-elevation"):
         yield Finding("ZFS-8", rel, job.line, "job lacks --no-privilege-elevation; expected it on every pull job")
 
 

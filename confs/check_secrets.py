@@ -4,6 +4,7 @@ what and where, never the secret. Placeholders (XXX, changeme, <...>, ${VAR}, em
 Reported under NET-4 (secrets stay private)."""
 import re
 
+from confs.errors import ConfParseError
 from confs.findings import Finding
 from confs.source import MAX_BYTES, TooBig, Unreadable, read_text
 
@@ -49,7 +50,8 @@ def secret_lines(text, is_psk_file=False):
 
 
 def scan(repo):
-    """(findings, files scanned) over every file of confs/ (examined or not)."""
+    """(findings, files scanned) over every file of confs/ (examined or not). A file that cannot be
+    read (permissions, size, encoding) is a finding naming it, never skipped silently."""
     findings, scanned = [], set()
     reals = {s.real for s in repo.seen} | set(k for k in repo.not_recognised if not k.endswith("/"))
     for rel in sorted(reals):
@@ -58,9 +60,12 @@ def scan(repo):
             continue
         try:
             text = read_text(path, MAX_BYTES)
-        except (TooBig, Unreadable):
-            continue
-        except Exception:
+        except (TooBig, Unreadable, ConfParseError) as exc:
+            if rel not in repo.failures:            # else already a finding naming the file and why
+                why = getattr(exc, "message", None) or str(exc)
+                findings.append(Finding(REQ, rel, getattr(exc, "line", None),
+                                        f"not checked for committed secrets: {why}; expected a readable UTF-8 "
+                                        "text file under the size limit (or none)"))
             continue
         scanned.add(rel)
         psk = "psk" in rel.lower().rsplit("/", 1)[-1]

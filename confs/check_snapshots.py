@@ -8,7 +8,6 @@ Datasets that share one faulty line (a template) are reported together, at that 
 """
 from collections import namedtuple
 
-from confs import layout
 from confs.findings import Finding
 from confs.replication import host_file, host_has_folder, replicated_datasets
 from confs.sanoid import RETENTION_KEYS

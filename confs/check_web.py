@@ -19,32 +19,69 @@ from ipaddress import ip_address
 
 from confs import layout
 from confs.findings import Finding
-from confs.web import address_book, resolve, servers_for, targets, upstreams_of, variables_of
+from confs.web import address_book, ip_text, resolve, servers_for, targets, upstreams_of, variables_of
 
 
 # -- shared rules ---------------------------------------------------------------------------------
 def web1_problems(files, public_name, expected, apache, book):
     """[(file, line, message)] for one public name on a proxy: files = [(rel, NginxFile)];
-    expected = 'address:port' of the application's nginx; apache = {'address:port': container}."""
+    expected = 'address:port' of the application's nginx; apache = {'address:port': container}.
+    Every location of the name that forwards must reach the application's own nginx: one location
+    sending the name's traffic to an apache port, another flavor's container or anywhere else is a
+    finding at the line that sends it there, whatever the other locations do."""
     servers = servers_for(files, public_name)
     if not servers:
         return [(None, None, f"no server block for {public_name}; expected server_name {public_name} "
                              f"with proxy_pass http://{expected}")]
     upstreams, variables = upstreams_of(files), variables_of(files)
     reached = [t for rel, s in servers for t in targets(rel, s.proxy_passes, upstreams, book, variables)]
-    problems = [(t.file, t.line, f"{public_name} forwards to {t} (location {t.location or '/'}), the apache of "
-                                 f"container {apache[f'{t.address}:{t.port}']}; expected its nginx at {expected}")
-                for t in reached if f"{t.address}:{t.port}" in apache]
-    if not problems and not any(f"{t.address}:{t.port}" == expected for t in reached):
-        rel, server = servers[0]
-        found = ", ".join(dict.fromkeys(map(str, reached))) or "nowhere (no proxy_pass)"
-        problems.append((reached[0].file if reached else rel, reached[0].line if reached else server.line,
-                         f"{public_name} forwards to {found}; expected the application's nginx at {expected}"))
-    return problems
+    apps = {a.split(":")[0]: c for a, c in apache.items()}
+    problems = []
+    for t in reached:
+        where = f"location {t.location or '/'}"
+        if f"{t.address}:{t.port}" in apache:
+            problems.append((t.file, t.line, f"{public_name} forwards to {t} ({where}), the apache of container "
+                                             f"{apache[f'{t.address}:{t.port}']}; expected its nginx at {expected}"))
+        elif f"{t.address}:{t.port}" != expected:
+            other = apps.get(t.address)
+            whose = f", container {other}" if other and t.address != expected.split(":")[0] else ""
+            problems.append((t.file, t.line, f"{public_name} forwards to {t} ({where}{whose}); expected the "
+                                             f"application's nginx at {expected}"))
+    if not reached:
+        unresolved = [(rel, p) for rel, s in servers for p in s.proxy_passes]
+        if unresolved:
+            rel, p = unresolved[0]
+            problems.append((rel, p.line, f"{public_name}: proxy_pass {p.raw} (location {p.location or '/'}) reaches "
+                                          "no address this configuration gives; expected the application's nginx "
+                                          f"at {expected}"))
+        else:
+            rel, server = servers[0]
+            problems.append((rel, server.line, f"{public_name} forwards nowhere (no proxy_pass); expected the "
+                                               f"application's nginx at {expected}"))
+    return list(dict.fromkeys(problems))
+
+
+def _handed_on(server, block, seen):
+    """[(handoff line, how, ProxyPass)] a location's requests reach by being handed on inside nginx
+    (try_files/error_page to a named location or a URI, rewrite ... last): followed once each."""
+    out = []
+    for kind, target, line in block.handoffs or server.handoffs:
+        nxt = server.location(target)
+        if nxt is None or nxt.line in seen:
+            continue
+        seen.add(nxt.line)
+        how = f"{'try_files/error_page' if kind == 'named' else 'an internal redirect'} to {target} " \
+              f"(location {nxt.match})"
+        out += [(line, how, p) for p in nxt.proxy_passes]
+        out += [(line, how, p) for _, _, p in _handed_on(server, nxt, seen)]
+    return out
 
 
 def web2_problems(files, nginx_port, static_locations, own_apache, book):
-    """[(file, line, message)] for an application container's nginx files."""
+    """[(file, line, message)] for an application container's nginx files. A static location must
+    not forward: directly (its proxy_pass, an upstream), or by handing the request on inside nginx
+    (try_files/error_page to a named location, rewrite ... last); the finding is at the location's
+    line that routes it (the proxy_pass or the hand-off), not at the upstream's server line."""
     servers = [(rel, s) for rel, f in files for s in f.servers if s.listens_on(nginx_port)]
     if not servers:
         listens = sorted({a for _, f in files for s in f.servers for a, _ in s.listens})
@@ -56,14 +93,25 @@ def web2_problems(files, nginx_port, static_locations, own_apache, book):
         for loc in static_locations:
             if loc not in locations:
                 problems.append((rel, s.line, f"no location {loc}: static files would go to apache"))
+        for block in s.blocks:
+            if block.path not in static_locations:
+                continue
+            for t in targets(rel, block.proxy_passes, upstreams, book, variables):
+                vrel, vline = t.via
+                problems.append((vrel, vline, f"location {block.match} forwards to {t}; nginx must serve static "
+                                              "files itself"))
+            for line, how, p in _handed_on(s, block, {block.line}):
+                for t in targets(rel, [p], upstreams, book, variables):
+                    problems.append((rel, line, f"location {block.match} hands its requests on by {how}, which "
+                                                f"forwards to {t} (line {p.line}); nginx must serve static files "
+                                                "itself"))
         for t in targets(rel, s.proxy_passes, upstreams, book, variables):
             if t.location.split()[-1:] and t.location.split()[-1] in static_locations:
-                problems.append((t.file, t.line, f"location {t.location} forwards to {t}; nginx must serve "
-                                                 "static files itself"))
-            elif f"{t.address}:{t.port}" not in own_apache and f"{t.word}:{t.port}" not in own_apache:
+                continue
+            if f"{t.address}:{t.port}" not in own_apache and f"{t.word}:{t.port}" not in own_apache:
                 problems.append((t.file, t.line, f"location {t.location or '/'} forwards to {t}; expected this "
                                                  f"container's apache ({sorted(own_apache)[0]})"))
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def web4_problems(files, public_name, mountpoint):
@@ -170,15 +218,25 @@ def owner_of(arch, address, sender_host):
     internal network (container addresses repeat across sites); None if unknown."""
     if address is None:
         return None
-    owners = []
-    for name, h in arch.spec.hosts.items():
-        if address in (str(h.internal_address), str(h.public_address)):
-            owners.append((name, name))
-    for c in arch.containers():
-        if address in (c.address, c.public_address):
-            owners.append((c.name, c.host))
+    owners = list(_addresses(arch).get(address, ()))
     owners.sort(key=lambda o: (o[1] != sender_host, not arch.same_network(sender_host, o[1])))
     return owners[0] if owners else None
+
+
+def _addresses(arch):
+    """{address: [(machine, host)]} the spec gives, built once per Architecture (a big nginx file asks
+    for thousands of addresses)."""
+    table = arch.__dict__.get("_confs_addresses")
+    if table is None:
+        table = {}
+        for name, h in arch.spec.hosts.items():
+            for a in {str(h.internal_address), str(h.public_address)}:
+                table.setdefault(a, []).append((name, name))
+        for c in arch.containers():
+            for a in {c.address, c.public_address} - {None}:
+                table.setdefault(a, []).append((c.name, c.host))
+        arch.__dict__["_confs_addresses"] = table
+    return table
 
 
 def crosses(arch, address, sender_host):
@@ -186,10 +244,7 @@ def crosses(arch, address, sender_host):
     "to talk between machines, every communication should go through Stunnel or https"), or None when
     it stays on the host. An address of the host's internal range that the spec does not place
     elsewhere counts as local; an unknown address outside it, or an unknown name, crosses."""
-    try:
-        a = ip_address(address) if address else None
-    except ValueError:
-        a = None
+    a = ip_address(ip_text(address)) if address and ip_text(address) else None
     if a is not None and a.is_loopback:
         return None
     owner = owner_of(arch, address, sender_host)
@@ -226,11 +281,7 @@ def _plain_http_from(arch, sender, machines, files, book):
 
 
 def _is_ip(word):
-    try:
-        ip_address(word)
-        return True
-    except ValueError:
-        return False
+    return ip_text(word) is not None and not word.startswith("[")
 
 
 def stunnel_forwarding(arch, repo, book):

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path, PurePosixPath
 
 from confs import layout
-from confs.replication import operator_user, replicated_datasets
+from confs.replication import replicated_datasets
 
 
 # stunnel ---------------------------------------------------------------------------------------
@@ -101,9 +101,9 @@ def _ssh_address(spec, remote, runner):
 
 def syncoid_files(arch):
     spec, out = arch.spec, {}
-    pull = spec.replication.mode == "pull"
+    pull = spec.replication.pulls
     for job in arch.jobs():
-        runner, remote = (job.target, job.source) if pull else (job.source, job.target)
+        runner, remote = spec.replication.runner(job), spec.replication.remote(job)
         at = f"{_ssh_address(spec, remote, runner)}"
         line = (f"{job.operator}@{at}:{job.source_dataset} {job.target_dataset}" if pull
                 else f"{job.source_dataset} {at}:{job.target_dataset}")

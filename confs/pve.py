@@ -13,6 +13,7 @@ from confs.source import read_text
 
 ENTRY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(.*)$")
 MOUNT_POINT = re.compile(r"^mp[0-9]+$")
+NET = re.compile(r"^net[0-9]+$")
 TRUE_WORDS = {"1", "yes", "true", "on"}
 
 
@@ -32,6 +33,24 @@ class PveContainer:
 
     def mount_points(self):
         return [m for m in (_mount_point(k, v, n) for k, v, n in self.entries) if m]
+
+    def interfaces(self):
+        """[Interface] of the netN entries (bridge, ip=, ip6=)."""
+        out = []
+        for key, value, line in self.entries:
+            if NET.match(key):
+                options = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
+                out.append(Interface(key, options.get("bridge"), options.get("ip"), options.get("ip6"), line))
+        return out
+
+
+@dataclass(frozen=True)
+class Interface:
+    key: str                # net0, net1, ...
+    bridge: str             # vmbr0 (None when not said)
+    ip: str                 # 10.1.0.113/24, dhcp, manual or None
+    ip6: str                # address/prefix, auto, dhcp, manual or None
+    line: int
 
 
 def _mount_point(key, value, line):

@@ -17,9 +17,8 @@ class ReplicatedDataset:
 
 def replicated_datasets(arch):
     """Every dataset the spec replicates (recursive jobs expanded to the spec's datasets under them)."""
-    pull = arch.spec.replication.mode == "pull"
-    return [ReplicatedDataset(r.source, r.target, r.source_dataset, r.target_dataset,
-                              r.target if pull else r.source, r.source if pull else r.target)
+    rep = arch.spec.replication
+    return [ReplicatedDataset(r.source, r.target, r.source_dataset, r.target_dataset, rep.runner(r), rep.remote(r))
             for r in arch.replicas()]
 
 

@@ -4,8 +4,13 @@ Every file under confs/ is visited once per folder that shows it. Folders are na
 containers and VMs (the spec says which folder(s) each machine uses: arch.conf_dirs); symlinks
 inside the repository are followed, whether real links or links checked out as small text files
 holding the target path (git without symlink support), so a file of a shared folder is read as part
-of each machine folder linking to it. A link that leads outside the repository or nowhere is a
-finding; so are unreadable files and folders, files over the size limit, bad encodings.
+of each machine folder linking to it. An absolute link into the deploy path (where every machine
+clones the repository, spec `deploy_path`) is a link into the repository itself. A link is followed
+once, and never into a folder that contains it (a link from a machine's folder to a folder above it
+would read the whole repository as that machine's): that is a finding, not followed. A link that
+leads outside the repository (and its deploy path) or nowhere is a finding; so are unreadable files
+and folders, files over the size limit, bad encodings. An unreadable folder is remembered
+(`unreadable`), so nothing is concluded missing from the machine folder it is in.
 
 Each visited file gets a format from where it sits (an nginx folder, a stunnel folder, a systemd
 unit or drop-in, sanoid.conf, ...), is parsed once by that format's parser, and is either examined
@@ -36,13 +41,18 @@ class Seen:
 
 
 class ConfRepo:
-    def __init__(self, root, machines_of_folder=None):
-        """machines_of_folder: {folder: [machine]} from the spec (arch.conf_dir_machines())."""
+    def __init__(self, root, machines_of_folder=None, deploy_path=None):
+        """machines_of_folder: {folder: [machine]} from the spec (arch.conf_dir_machines());
+        deploy_path: where the machines clone the repository (links into it resolve here)."""
         self.root = Path(root)
         base = self.root / ROOT
+        if base.exists() and not base.is_dir():
+            raise ConfsRepoError(f"{base} is not a folder; expected the repository's {ROOT}/ folder")
         if not base.is_dir():
             raise ConfsRepoError(f"{self.root} is not a configuration repository: expected a {ROOT}/ folder in it")
         self.machines_of_folder = machines_of_folder or {}
+        self.deploy_path = deploy_path.rstrip("/") if deploy_path else None
+        self.unreadable = []        # (folder, view) of folders that could not be listed, links not followed
         self.problems = []          # Finding: links, unreadable, too big, encoding (requirement by format)
         self.failures = {}          # real path -> (format, ConfParseError): parsed as nothing
         self.not_recognised = {}    # real path or folder/ -> why
@@ -112,27 +122,46 @@ class ConfRepo:
             kept.append(s)
         self.seen = kept
 
+    def in_deploy_path(self, written):
+        """The repository path an absolute path into the deploy path stands for, else None."""
+        d = self.deploy_path
+        if d and written.startswith(d + "/"):
+            return str(self.root / written[len(d) + 1:])
+        return None
+
     def _walk(self, path, view, folder, inner, stack):
         link = self._link_target(path)
         if link:
             target, written = link
-            self.links[view] = self.rel(target)
             fmt = formats.classify(inner) if inner else None
             if written.startswith("/"):
-                self._problem(fmt, view, f"link to the absolute path {written} leads outside the repository (it "
-                                         "works only on a machine where that path exists); expected a relative "
-                                         "link inside the repository")
-                return
+                deployed = self.in_deploy_path(os.path.normpath(written))
+                if deployed is None:
+                    self.links[view] = self.rel(target)
+                    where = f" or the deploy path {self.deploy_path}/" if self.deploy_path else ""
+                    self.unreadable.append((folder, view))
+                    self._problem(fmt, view, f"link to the absolute path {written} leads outside the repository{where} "
+                                             "(it works only on a machine where that path exists); expected a "
+                                             "relative link inside the repository")
+                    return
+                target = deployed
+            self.links[view] = self.rel(target)
             if not self._inside(target):
+                self.unreadable.append((folder, view))
                 self._problem(fmt, view, f"link to {written} leads outside the repository; expected a link "
                                          "to a file of the repository (the gate reads nothing outside it)")
                 return
             if not os.path.exists(target):
+                self.unreadable.append((folder, view))
                 self._problem(fmt, view, f"link to {written} leads nowhere ({self.rel(target)} does not exist)")
                 return
             real = os.path.realpath(target)
-            if real in stack:
-                self._problem(fmt, view, f"link to {written} loops back to a folder that contains it")
+            here = os.path.realpath(os.path.dirname(path))
+            if real in stack or here == real or here.startswith(real + os.sep):
+                self._problem(fmt, view, f"link to {written} leads to {self.rel(real) or '.'}/, a folder that "
+                                         "contains the link: not followed (it would read that folder, and the "
+                                         "link again, as this machine's); expected a link to a file or a sibling "
+                                         "folder")
                 return
             path = target
             stack = stack | {real}
@@ -140,8 +169,10 @@ class ConfRepo:
             try:
                 entries = sorted(os.listdir(path))
             except OSError as exc:
+                self.unreadable.append((folder, view))
                 self._problem(formats.folder_format(inner), view,
-                              f"unreadable folder ({exc.strerror}): its files cannot be checked")
+                              f"unreadable folder ({exc.strerror}): its files cannot be checked, and nothing is "
+                              "concluded missing from this machine's folder")
                 return
             for name in entries:
                 sub = f"{inner}/{name}" if inner else name
@@ -173,12 +204,30 @@ class ConfRepo:
                 self.failures[real] = (fmt, ConfParseError(None, str(exc)))
         return self._parsed[key]
 
+    def _of(self, folders, fmt):
+        """[Seen] of a format in these folders, in walk order (an index built once: linear)."""
+        index = getattr(self, "_index", None)
+        if index is None or self._indexed != len(self.seen):
+            index = {}
+            for s in self.seen:
+                index.setdefault((s.folder, s.fmt), []).append(s)
+            self._index, self._indexed = index, len(self.seen)
+        folders = set(folders)
+        if len(folders) == 1:
+            return index.get((next(iter(folders)), fmt), [])
+        return sorted((s for f in folders for s in index.get((f, fmt), [])), key=self._order)
+
+    def _order(self, seen):
+        order = getattr(self, "_position", None)
+        if order is None or len(order) != len(self.seen):
+            order = self._position = {id(s): n for n, s in enumerate(self.seen)}
+        return order[id(seen)]
+
     def files(self, folders, fmt, where=None):
         """[(Seen, parsed)] of the files of a format in these folders (where(inner) filters)."""
-        folders = set(folders)
         out = []
-        for s in self.seen:
-            if s.folder in folders and s.fmt == fmt and (where is None or where(s.inner)):
+        for s in self._of(folders, fmt):
+            if where is None or where(s.inner):
                 parsed = self.parsed(s.real, fmt)
                 if parsed is not None:
                     out.append((s, parsed))
@@ -189,11 +238,14 @@ class ConfRepo:
 
     def has(self, folders, fmt, where=None):
         """Is there any file of this format in these folders (parsed or not)?"""
-        return any(s.folder in set(folders) and s.fmt == fmt and (where is None or where(s.inner)) for s in self.seen)
+        return any(where is None or where(s.inner) for s in self._of(folders, fmt))
 
     def complete(self, folders):
-        """True when no file of these folders failed to parse (absence there is provable)."""
-        return not any(s.folder in set(folders) and s.real in self.failures for s in self.seen)
+        """True when no file of these folders failed to parse and none of their folders was unreadable
+        (absence there is provable)."""
+        folders = set(folders)
+        return not any(f in folders for f, _ in self.unreadable) and \
+            not any(s.folder in folders and s.real in self.failures for s in self.seen)
 
     def folder_exists(self, folder):
         return any(s.folder == folder for s in self.seen) or (self.root / ROOT / folder).exists()

@@ -44,6 +44,19 @@ class Job:
     def recursive(self):
         return self.has_flag("--recursive", "-r")
 
+    def excludes(self, dataset):
+        """The --exclude/--exclude-datasets pattern that leaves `dataset` out of this job, or None."""
+        import re
+        for f in self.flags:
+            name, _, pattern = f.partition("=")
+            if name in ("--exclude", "--exclude-datasets") and pattern:
+                try:
+                    if re.search(pattern, dataset):
+                        return pattern
+                except re.error:
+                    continue
+        return None
+
     def covers(self, dataset):
         """The target dataset name this job writes `dataset` to, or None if it does not carry it."""
         if dataset == self.source.dataset:
@@ -87,10 +100,23 @@ def parse_job(text, line):
     return Job(line, tuple(flags), endpoint(positional[0]), endpoint(positional[1]))
 
 
+class Jobs(list):
+    """The jobs of a file, in order; `commented`: [Job] of lines that are a job commented out."""
+    commented = ()
+
+
 def parse_syncoid(path):
-    jobs = []
+    jobs, commented = Jobs(), []
     for number, raw in enumerate(read_text(path).splitlines(), 1):
         job = parse_job(raw, number)
         if job:
             jobs.append(job)
+        elif raw.lstrip().startswith("#"):
+            try:
+                old = parse_job(raw.lstrip().lstrip("#"), number)
+            except ConfParseError:
+                old = None
+            if old:
+                commented.append(old)
+    jobs.commented = tuple(commented)
     return jobs

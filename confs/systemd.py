@@ -26,6 +26,7 @@ class Unit:
         self.name = name
         self.files = []
         self._settings = {}   # (section, key) -> [Setting]
+        self.cleared = {}     # (section, key) -> the last empty assignment (it cleared what came before)
         file, section, n = None, None, 0
         for raw in text_lines:
             m = HEADER.match(raw)
@@ -45,6 +46,7 @@ class Unit:
                 values = self._settings.setdefault((section, key), [])
                 if value == "":
                     values.clear()
+                    self.cleared[(section, key)] = Setting(value, file or self.name, n)
                 else:
                     values.append(Setting(value, file or self.name, n))
 

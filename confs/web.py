@@ -2,6 +2,8 @@
 proxy_pass really goes (upstream blocks expanded, variables resolved where the configuration sets
 them with `set` or `map`, names of the spec resolved to addresses). Shared by the static gate and
 the live audit (the files of `nginx -T`)."""
+import functools
+import re
 from dataclasses import dataclass
 from ipaddress import ip_address
 
@@ -15,6 +17,7 @@ class Target:
     port: int
     scheme: str
     location: str = ""
+    via: tuple = None       # (file, line) of the proxy_pass that leads here (its location's own line)
 
     def __str__(self):
         return f"{self.scheme}://{self.word}:{self.port}"
@@ -64,11 +67,17 @@ def address_book(arch):
     return book
 
 
-def resolve(word, book):
+@functools.lru_cache(maxsize=65536)
+def ip_text(word):
+    """The canonical text of an IP address written as `word` (brackets allowed), else None."""
     try:
         return str(ip_address(word.strip("[]")))
     except ValueError:
-        return book.get(word)
+        return None
+
+
+def resolve(word, book):
+    return ip_text(word) or book.get(word)
 
 
 def _split(hostport, scheme):
@@ -76,27 +85,43 @@ def _split(hostport, scheme):
     return host.strip("[]"), int(port) if port.isdigit() else (443 if scheme == "https" else 80)
 
 
+def _values(name, variables):
+    """[(rel, value, line)] a variable is given (set, map), leaving out values that are not addresses."""
+    return [(vrel, value, line) for vrel, value, line in (variables or {}).get(name, [])
+            if value and "$" not in value and value not in ("''", '""')]
+
+
 def targets(rel, passes, upstreams, book, variables=None):
     """Every address a list of ProxyPass reaches: upstream blocks expanded, $variables resolved to
-    each value the configuration gives them (values that are no address are left out)."""
+    each value the configuration gives them (values that are no address are left out), including a
+    whole URL in a variable (`set $up http://...; proxy_pass $up;`). Each Target keeps `via`, the
+    proxy_pass it comes from."""
+    from confs.nginx import proxy_pass
     out = []
     for p in passes:
+        via = (rel, p.line)
         if not p.scheme:
+            whole = re.match(r"^\$\{?([A-Za-z0-9_]+)\}?(.*)$", p.raw)
+            if whole:
+                for vrel, value, line in _values(whole.group(1), variables):
+                    q = proxy_pass(value + whole.group(2), line, p.location)
+                    if not q.scheme:
+                        continue
+                    resolved = targets(vrel, [q], upstreams, book, variables)
+                    out += [Target(t.file, t.line, t.word, t.address, t.port, t.scheme, t.location, via)
+                            for t in resolved]
             continue
         if p.variables:
-            names = p.variables
-            for name in names:
-                for vrel, value, line in (variables or {}).get(name, []):
-                    if not value or "$" in value or value in ("''", '""'):
-                        continue
+            for name in p.variables:
+                for vrel, value, line in _values(name, variables):
                     host, port = _split(value, p.scheme) if p.host == f"${name}" or p.host == f"${{{name}}}" \
                         else (p.host.replace(f"${name}", value), p.port)
-                    out.append(Target(vrel, line, host, resolve(host, book), port, p.scheme, p.location))
+                    out.append(Target(vrel, line, host, resolve(host, book), port, p.scheme, p.location, via))
             continue
         hostpart = p.raw.split("//", 1)[1].split("/", 1)[0]
         if p.host in upstreams and ":" not in hostpart:
-            out += [Target(urel, line, host, resolve(host, book), port, p.scheme, p.location)
+            out += [Target(urel, line, host, resolve(host, book), port, p.scheme, p.location, via)
                     for urel, host, port, line in upstreams[p.host] if port]
         else:
-            out.append(Target(rel, p.line, p.host, resolve(p.host, book), p.port, p.scheme, p.location))
+            out.append(Target(rel, p.line, p.host, resolve(p.host, book), p.port, p.scheme, p.location, via))
     return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from fixtures import outcomes
 from fixtures.inventory import ROOT
 
 
@@ -54,12 +55,11 @@ class _Collector:
         mark = item.get_closest_marker("requirement")
         callspec = getattr(item, "callspec", None)
         if mark and callspec and "target" in callspec.params and (rep.when == "call" or rep.failed):
-            target = callspec.params["target"]
-            if rep.failed:
-                outcome = "error" if rep.when != "call" else "failed"
+            target, outcome = callspec.params["target"], outcomes.of_report(rep)
+            if outcome in (outcomes.FAILED, outcomes.ERROR):
                 text = rep.longreprtext.strip()
                 self.findings.append(Finding(mark.args[0], target, outcome, text, item.nodeid))
-            elif rep.when == "call" and rep.passed:
+            elif rep.when == "call" and outcome == outcomes.PASSED:
                 self.passed.add((mark.args[0], str(target)))
         return rep
 

@@ -6,7 +6,7 @@ from pyinfra.api import Config, Inventory, State
 
 def pyinfra_names(inventory, machines):
     """{machine: (pyinfra host name, connector data)} for the machines of the spec to act on."""
-    inv, arch = inventory.inv, inventory.arch
+    inv = inventory.inv
     out = {}
     if inventory.kind == "docker":
         for m in machines:

@@ -35,7 +35,7 @@ class _NoFacts:
 
 def target_named(requirement, target_id, arch):
     """The spec target of the requirement's checks whose id is target_id (as the report names it)."""
-    from fixtures.offline import checks, marks
+    from checks.offline import checks, marks
     for _, fn in checks({requirement}):
         for t in marks(fn)[1](arch):
             if str(t) == target_id:

@@ -1,6 +1,8 @@
 """The compliance report of one JUnit file, without history: `python -m reports.compliance AUDIT.xml OUT.html`
 [--waivers FILE]. The nightly command (`python -m reports.nightly`) writes the same page with history,
-results.json and metrics; this is for a one-off audit (CI, on-call).
+results.json and metrics; this is for a one-off audit (CI, on-call). Exit status: 0 the page is written,
+2 it could not be made (invalid spec, waivers; a JUnit file missing or unreadable), 3 a crash (a bug: one
+line names it; OFFSUITE_DEBUG=1 adds the traceback), as `python -m reports.nightly`.
 """
 import argparse
 import sys
@@ -10,6 +12,7 @@ from reports.redact import redact
 from reports.results import read_cases
 from specs import SpecError, load_requirements, load_spec
 from specs.architecture import Architecture
+from specs.crash import crashed
 from specs.load import DEFAULT_SPEC
 
 
@@ -21,6 +24,13 @@ def main(argv=None):
     p.add_argument("--spec", default=str(DEFAULT_SPEC))
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        return _make(args)
+    except Exception as exc:   # a bug: its own code
+        return crashed("compliance", exc, clean=redact)
+
+
+def _make(args):
+    try:
         arch, catalogue = Architecture(load_spec(args.spec)), load_requirements()
         waivers = waivers_mod.load(args.waivers, catalogue, lambda r: elements.targets_of(arch, r)) if args.waivers else []
         cases = read_cases(args.junit)
@@ -29,7 +39,7 @@ def main(argv=None):
         return 2
     except Exception as exc:  # a missing or broken XML file: one line
         print(f"compliance: cannot read {args.junit}: {redact(str(exc))}", file=sys.stderr)
-        return 1
+        return 2
     meta = {"spec": args.spec, "spec_digest": rundata.spec_digest(args.spec), "suite_version": rundata.suite_version(),
             "inventory": f"(from {args.junit})"}
     run = rundata.build(cases, catalogue, arch, waivers, meta=meta)

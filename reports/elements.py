@@ -4,30 +4,23 @@ markers: a machine, a replication (source host -> target host), a stunnel link, 
 The report colours the drawing and fills the requirement x machine matrix with this; nothing here
 names a host or a check: targets come from each check's `@requirement(over=...)` query of the spec.
 """
-import importlib
-import inspect
-import pkgutil
 from functools import lru_cache
 
+from checks import registry
 from specs.architecture import Chain, ContainerRef, HostRef, LinkRef, PoolRef, Replica, StagingClone
 
 
 def live_checks():
-    """(module name, function name, marks by name) of every check function in checks/test_*.py."""
-    import checks
-    for info in pkgutil.iter_modules(checks.__path__):
-        if not info.name.startswith("test_"):
-            continue
-        module = importlib.import_module(f"checks.{info.name}")
-        for name, fn in inspect.getmembers(module, inspect.isfunction):
-            yield info.name, name, {m.name: m for m in getattr(fn, "pytestmark", [])}
+    """(module name, function name, marks by name) of every check function in checks/test_*.py
+    (checks/registry.py)."""
+    for check in registry.all_checks():
+        yield check.module, check.name, check.marks
 
 
 @lru_cache(maxsize=4)
 def _check_targets(arch):
     """{module::function: {target id: target}} for every live check (static ones have no targets)."""
-    return {f"checks.{module}::{name}": {str(t): t for t in marks["targets"].args[0](arch)}
-            for module, name, marks in live_checks() if "targets" in marks}
+    return {check.id: {str(t): t for t in check.over(arch)} for check in registry.all_checks() if check.over}
 
 
 def targets_of(arch, requirement=None):
@@ -39,10 +32,9 @@ def targets_of(arch, requirement=None):
     return out
 
 
-def _requirement_of(check):
-    module, _, name = check.partition("::")
-    fn = getattr(importlib.import_module(module), name)
-    return next((m.args[0] for m in getattr(fn, "pytestmark", []) if m.name == "requirement"), None)
+def _requirement_of(check_id):
+    check = registry.find(check_id)
+    return check.requirement if check else None
 
 
 def target_object(arch, check, target_id):

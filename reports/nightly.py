@@ -9,7 +9,8 @@ metrics.prom, audit.log, and readings/ (each machine's reading, when the suite c
 also written to `--textfile-dir` (the node exporter's textfile collector) as offsuite.prom.
 
 Exit status: 0 when no requirement of high or critical severity fails unwaived, 1 when one does,
-2 when the run could not be made (invalid waivers, spec or inventory: one line says where).
+2 when the run could not be made (invalid waivers, spec or inventory: one line says where), 3 when
+it crashed (an unexpected error, a bug: one line names it; OFFSUITE_DEBUG=1 adds the traceback).
 `--now` sets the clock the waivers are judged by (and the run's folder name); `--junit` reports on
 an existing JUnit file instead of running the audit.
 """
@@ -27,6 +28,7 @@ from reports.redact import redact, redact_junit
 from reports.results import read_cases
 from specs import SpecError, load_requirements, load_spec
 from specs.architecture import Architecture
+from specs.crash import crashed
 from specs.load import DEFAULT_SPEC
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +137,8 @@ def main(argv=None):
     except (RuntimeError, OSError, ValueError) as exc:
         print(f"nightly: the audit did not produce results: {redact(str(exc))}", file=sys.stderr)
         return 2
+    except Exception as exc:   # a bug: its own code, never taken for findings
+        return crashed("nightly", exc, clean=redact)
     s = result["summary"]
     print(f"nightly: {s['met']}/{s['requirements']} requirements met; {s['by_status']['failed']} failed, "
           f"{s['by_status']['error']} in error, {s['by_status']['waived']} waived; since last run "

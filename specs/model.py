@@ -34,6 +34,9 @@ class Host(Strict):
     internal_address: IPv4Address
     public_address: IPv4Address
     internal_network: IPv4Network
+    # the Proxmox bridge on the public network (users' docs/proxmox.md: vmbr0 at Free, vmbr1 at OVH):
+    # an application container has no interface on it (NET-1); None: judged by addresses only
+    public_bridge: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     pools: dict[Name, Pool]
     containers: dict[Name, Container]
     conf_dirs: list[Annotated[str, ConfDir]] = []  # as Container.conf_dirs
@@ -140,6 +143,34 @@ class Replication(Strict):
     unit: str = Field(default="syncoid.service", pattern=UNIT)  # systemd unit running every job (OPS-1)
     on_failure: str = Field(default="email-failures@.service", pattern=UNIT)  # notification unit (or template)
 
+    # Which host runs a job (its syncoid, its unit, its syncoid-args.conf) and which it logs in to: decided
+    # here only. Pull: the receiver (target) runs it and logs in to the source; push: the source pushes.
+    # `job` is anything with `source` and `target` (a spec Job, a JobRef, a Replica, a parsed syncoid line).
+
+    @property
+    def pulls(self):
+        return self.mode == "pull"
+
+    @property
+    def runner_side(self):
+        """"target" (pull) or "source" (push): the end of a job that runs it."""
+        return "target" if self.pulls else "source"
+
+    @property
+    def remote_side(self):
+        """The other end: the one the job logs in to."""
+        return "source" if self.pulls else "target"
+
+    def runner(self, job):
+        return getattr(job, self.runner_side)
+
+    def remote(self, job):
+        return getattr(job, self.remote_side)
+
+    def runners(self):
+        """{host} that run jobs, in the order the jobs name them."""
+        return dict.fromkeys(self.runner(j) for j in self.jobs)
+
 
 class Retention(Strict):
     hourly: NonNegativeInt = 0
@@ -176,6 +207,9 @@ InstallPath = Annotated[str, Field(pattern=r"^/([^{}]|\{application\})*$")]
 
 
 class Spec(Strict):
+    # where every machine clones the configuration repository (users' docs/explain-server-config-in-git.md):
+    # a link to <deploy_path>/x in the repository is a link to its own x
+    deploy_path: str = Field(default="/opt/openfoodfacts-infrastructure", pattern=r"^/[^\s]*[^/\s]$")
     hosts: dict[Name, Host]
     software_root: InstallPath
     software_links: dict[str, Name]

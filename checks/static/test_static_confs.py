@@ -4,7 +4,7 @@ can prove, checked against the spec. One test per requirement ID: a failure list
 The run ends with the coverage: files examined by format, files and folders not recognised, why."""
 import pytest
 
-from confs.audit import STATIC_REQUIREMENTS, coverage_lines
+from confs.audit import STATIC_REQUIREMENTS
 
 pytestmark = pytest.mark.static
 

@@ -26,7 +26,7 @@ def clone_newest(origin: str, clone: str, aside: str):
 # --- replication, snapshots and jobs ------------------------------------------------------------------
 
 def _runner(arch, replica):
-    return replica.target if arch.spec.replication.mode == "pull" else replica.source
+    return arch.spec.replication.runner(replica)
 
 
 def replication_hazards(arch, audit, runner):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fixtures.facts import Facts
 from fixtures.gather import plan
-from fixtures.offline import Fleet, checks, load_dir, marks, verdict, verdicts  # noqa: F401
+from checks.offline import Fleet, checks, load_dir, marks, verdict, verdicts  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
 LAB = HERE / "lab"

@@ -12,7 +12,7 @@ from fixtures.facts import Facts
 from specs import load_spec
 from specs.architecture import Architecture
 
-from tests.static.test_static_audit import PROXY_DIR, PROXY_OFF, REDIS_CLIENT, OFF_ADDRESS, line_of, replace
+from tests.static.test_static_audit import PROXY_DIR, PROXY_OFF, REDIS_CLIENT, OFF_ADDRESS, replace
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_live_audit_reads_nginx_dump_with_the_gate_parser_and_rule(arch, repo):
     from confs.web import address_book
     line = replace(repo, PROXY_OFF, "proxy_pass", ":80;", ":8080;")
     gate = [(f.requirement, f.line) for f in run_gate(arch, repo).findings]
-    dump = f"nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n# configuration file /etc/nginx/sites-enabled/x:\n"
+    dump = "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n# configuration file /etc/nginx/sites-enabled/x:\n"
     dump += (repo / PROXY_OFF).read_text()
     facts = Facts("proxy", "@@@nginx\n" + dump + "\n@@@end\n")
     chain = next(c for c in arch.chains() if c.app.address == OFF_ADDRESS and c.public_name == "openfoodfacts.org")

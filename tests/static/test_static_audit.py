@@ -365,7 +365,7 @@ DEFECTS = [
     (proxy_to_apache_by_variable, {"WEB-1"}, f"{PROXY_DIR}/conf.d/backends.conf"),
     (other_site_to_apache, {"WEB-1"}, OTHER_SITE),
     (missing_proxy_site, {"WEB-1"}, PROXY_DIR),
-    (plain_http_cross_machine, {"NET-2"}, PROXY_OFF),
+    (plain_http_cross_machine, {"NET-2", "WEB-1"}, PROXY_OFF),     # /api/ of the name leaves its application too
     (stunnel_server_forwards_off_host, {"NET-2"}, MONGO_SERVER),
     (images_not_from_replica, {"WEB-4"}, IMAGES_SITE),
     (nginx_unclosed_brace, {"WEB-1"}, PROXY_OFF),

@@ -123,3 +123,47 @@ def test_cipher_strings_are_judged_as_openssl_expands_them():
     assert "non-PSK" in cipher_problem("ALL:!PSK") and "no PSK cipher at all" in cipher_problem("ALL:!PSK")
     assert "AES256-SHA" in cipher_problem("PSK:AES256-SHA")
     assert "sets no ciphers" in cipher_problem(None)
+
+
+NGINX_SAMPLES = [
+    'a "x\\"y" \'z\';\nb "one" "two";\nif ($a = "b") { return 301; }\nd ${var}x;\ne a#b; # c\n',
+    'log_format main \'$remote_addr - [$time_local] \'\n    \'"$request" $status\';\nserver { listen 80; }\n',
+    'location ~ ^/(css|js)/ { try_files $uri @app; }\nlocation @app { proxy_pass http://u; }\n',
+    'map $uri $b {\n  default 1;\n  ~*\\.jpg 2;\n  "" 3;\n}\n',
+    'if ( $request_method = POST ) { return 405; }\n',
+    'server {\n  server_name a; # trailing { brace in a comment\n}\n',
+]
+
+
+@pytest.mark.parametrize("text", NGINX_SAMPLES)
+def test_fast_nginx_reader_reads_as_crossplane(tmp_path, text):
+    """The linear reader gives crossplane's tree, or hands the file to crossplane (None)."""
+    import crossplane
+    from confs.nginx import _fast_parse
+    path = tmp_path / "x.conf"
+    path.write_text(text)
+    result = crossplane.parse(str(path), single=True, check_ctx=False, check_args=False, comments=False)
+    fast = _fast_parse(text)
+    assert fast is None or (not result["errors"] and fast == result["config"][0]["parsed"])
+
+
+def test_fast_nginx_reader_reads_the_real_repository_as_crossplane():
+    import os
+    from pathlib import Path
+    import crossplane
+    from confs.nginx import _fast_parse
+    real = Path(__file__).resolve().parents[3] / "shared" / "off-infrastructure" / "confs"
+    if not real.is_dir():
+        pytest.skip(f"the users' real repository is absent ({real})")
+    compared = 0
+    for dirpath, _, names in os.walk(real):
+        for name in names:
+            path = Path(dirpath) / name
+            if "/nginx/" not in str(path) or path.is_symlink():
+                continue
+            result = crossplane.parse(str(path), single=True, check_ctx=False, check_args=False, comments=False)
+            fast = _fast_parse(path.read_text(errors="replace"))
+            if fast is not None:
+                assert not result["errors"] and fast == result["config"][0]["parsed"], path
+                compared += 1
+    assert compared > 50

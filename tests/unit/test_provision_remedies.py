@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fixtures.offline import checks, load_dir, marks
+from checks.offline import checks, load_dir, marks
 from provision.audit import Finding
 from provision.plan import fix_for
 from provision.remedies import REMEDIES, Action, Manual, steps_for
