@@ -77,10 +77,10 @@ def run_checks(arch, url_of):
         for path, m in arch.mounts(c.application).items():
             mp = host.mount_point(path)
             results.append(mp.exists and mp.device == m.dataset)
-        for path in arch.spec.assets.values():
+        for path in arch.assets(c.application).values():
             results.append("ro" in host.mount_point(path).options)
         for link in arch.spec.software_links:
-            results.append(host.file(f"{arch.spec.software_root}/{link}").is_symlink)
+            results.append(host.file(f"{arch.software_root(c.application)}/{link}").is_symlink)
     zget = "zfs get -H -p -o value {} {}"
     for r in arch.replicas():  # ZFS-1, 2, 6, 9: one property of one dataset at a time
         src, dst = h_host(hosts, r.source, url_of), h_host(hosts, r.target, url_of)

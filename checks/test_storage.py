@@ -42,7 +42,7 @@ def _check(req, target, facts, arch):
 @requirement("STO-1", over=targets.app_containers)
 def test_software_tree_links_to_data(target, facts, arch):
     f = facts[target.name]
-    root = arch.spec.software_root
+    root = arch.software_root(target.application)
     app = arch.spec.applications[target.application]
     problems = []
     for link, folder in arch.spec.software_links.items():
@@ -80,7 +80,7 @@ def test_other_flavors_products_are_mounted(target, facts, arch):
 def test_assets_are_read_only(target, facts, arch):
     f = facts[target.name]
     problems = []
-    for name, path in sorted(arch.spec.assets.items()):
+    for name, path in sorted(arch.assets(target.application).items()):
         found = f.mounts.get(path)
         if found is None:
             problems.append(f"{path} ({name}) is not mounted; expected the published {name} volume, read-only")

@@ -48,7 +48,7 @@ def mount_findings(arch, container, rel, points):
 
 
 def asset_findings(arch, container, rel, points):
-    assets = {path.rstrip("/"): name for name, path in arch.spec.assets.items()}
+    assets = {path.rstrip("/"): name for name, path in arch.assets(container.application).items()}
     for p in points:
         if p.path in assets and not p.read_only:
             yield Finding(ASSETS_REQ, rel, p.line, f"container {container.name}: {p.key} mounts the {assets[p.path]} "

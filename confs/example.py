@@ -56,8 +56,8 @@ def _pve(arch, c):
     for path, mount in sorted(arch.mounts(c.application).items()):
         lines.append(f"mp{n}: /{mount.dataset},mp={path}")
         n += 1
-    for name, path in sorted(arch.spec.assets.items()):
-        lines.append(f"mp{n}: /opt/product-opener-assets/{name},mp={path},ro=1")
+    for name, path in sorted(arch.assets(c.application).items()):
+        lines.append(f"mp{n}: /zfs-hdd/assets/{c.application}/{name},mp={path},ro=1")
         n += 1
     lines += ["", "[before-upgrade]", "# a snapshot: describes the container as it was, not read by the checks",
               "arch: amd64", f"hostname: {c.name}", "mp0: /zfs-hdd/old,mp=/mnt/old", "snaptime: 1700000000"]
@@ -176,7 +176,7 @@ def nginx_files(arch):
         static = "".join(f"    location {loc} {{\n        try_files $uri =404;\n    }}\n" for loc in web.static_locations)
         out[f"{layout.nginx_dir(arch, c.name)}/sites-enabled/{c.name}.conf"] = APP_SITE.format(
             app=c.name, nginx_port=web.nginx_port, apache_port=web.apache_port, static=static,
-            software_root=arch.spec.software_root, names=" ".join(arch.spec.applications[c.application].public_names))
+            software_root=arch.software_root(c.application), names=" ".join(arch.spec.applications[c.application].public_names))
     out[f"{layout.nginx_dir(arch, web.images.host)}/sites-enabled/{web.images.public_name}"] = IMAGES_SITE.format(
         name=web.images.public_name, dataset=web.images.dataset)
     return out

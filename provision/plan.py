@@ -15,12 +15,15 @@ AUTOMATIC = {   # what the automatic fix does, per requirement (README's table)
     "APP-3": "stop the database server found in the application container and disable it at boot (its files stay)",
     "NET-3": "a fresh PSK of its own for the link on both ends (never shown), stunnel restarted on both",
     "NET-4": "PSK files owned by root, mode 600 (640 for stunnel's group); the PSK folder closed to others",
-    "NET-6": "reload nginx when the certificate file on disk is renewed but not served; else manual: renew it",
+    "NET-6": "reload nginx only when the served certificate is old by dates and every file on disk is valid and "
+             "names the site; wrong names or a bad file on disk: manual",
     "WEB-1": "the proxy site's proxy_pass back to the application's nginx (diff shown), nginx reloaded",
     "STO-1": "the software tree's link in place of an empty folder (one holding files: manual)",
-    "ZFS-1": "run the replication unit now: a full send creates the missing replica (never received over data)",
-    "ZFS-2": "run the replication unit now for the stale replica",
-    "ZFS-4": "the staging clone made again from the replica's newest snapshot; a dataset in its place renamed aside",
+    "ZFS-1": "run the replication unit now, only when none of its jobs can roll back or force and no replica holds "
+             "a snapshot its source lacks; else manual: the job with --no-rollback",
+    "ZFS-2": "run the replication unit now for the stale replica, on the same condition as ZFS-1; else manual",
+    "ZFS-4": "the staging clone made again from the replica's newest snapshot; a dataset in its place renamed aside "
+             "to a free name",
     "OPS-1": "OnFailure= restored on the job unit with a drop-in, unit files reloaded",
 }
 

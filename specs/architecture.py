@@ -152,6 +152,14 @@ class Architecture:
     def app_containers(self):
         return self.containers("application")
 
+    def software_root(self, application):
+        """An install's software tree: the spec's software_root, `{application}` its name (/srv/off-pro)."""
+        return self.spec.software_root.format(application=application)
+
+    def assets(self, application):
+        """{name: path} of the front-end asset folders of an install (in its software tree)."""
+        return {n: p.format(application=application) for n, p in self.spec.assets.items()}
+
     def proxy_of(self, host):
         proxies = [c for c in self.containers("reverse-proxy") if c.host == host]
         return proxies[0] if proxies else None

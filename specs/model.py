@@ -202,16 +202,20 @@ class Staging(Strict):
     clones: list[Clone]
 
 
+# a path of an install's software tree: `{application}` stands for the install's name (/srv/{application})
+InstallPath = Annotated[str, Field(pattern=r"^/([^{}]|\{application\})*$")]
+
+
 class Spec(Strict):
     # where every machine clones the configuration repository (users' docs/explain-server-config-in-git.md):
     # a link to <deploy_path>/x in the repository is a link to its own x
     deploy_path: str = Field(default="/opt/openfoodfacts-infrastructure", pattern=r"^/[^\s]*[^/\s]$")
     hosts: dict[Name, Host]
-    software_root: str
+    software_root: InstallPath
     software_links: dict[str, Name]
     applications: dict[Name, Application]
     flavors: dict[Name, Flavor]
-    assets: dict[Name, str]
+    assets: dict[Name, InstallPath]
     processes: dict[Name, Process]
     roles: dict[Name, Role]
     databases: dict[Name, Database]

@@ -40,7 +40,7 @@ def test_stunnel_links_carry_database_connections(lab):
 @pytest.mark.lab
 def test_minion_worker_runs_a_job_through_postgresql(lab):
     app = lab.app_containers()[0]
-    cmd = "cd /opt/product-opener && perl minion.pl minion job"
+    cmd = f"cd {lab.software_root(app.application)} && perl minion.pl minion job"
     job_id = sh(app.name, f"{cmd} -e echo -a '[\"lab\"]'", user="www-data").strip()
     for _ in range(50):
         if "finished" in sh(app.name, f"{cmd} {job_id}", user="www-data"):

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from fixtures.lab import docker_ops, faults
+from fixtures.lab import remediable
 from fixtures.lab.remediable import FIXABLE, MANUAL, apply, container as _container, restore
 from fixtures.lab.state import psk_line
 from provision.remedies import REMEDIES
@@ -139,6 +140,45 @@ def test_faults_without_safe_fix_are_manual_and_left_alone(lab, tmp_path):
     finally:
         for name in reversed(applied):
             catalogue[name].remove(client)
+
+
+@pytest.mark.lab
+def test_nothing_destroyed_on_replicas_holding_their_own_snapshots_and_clones(lab, audit, tmp_path):
+    """Every automatic fix applied on a lab whose replicas hold a snapshot of their own (newer than every
+    received one), a clone of it and a clone of a received one, one replica stale besides (its old fix,
+    "run the replication now", had syncoid roll the replica back): every dataset and snapshot of every
+    host is still there afterwards (by GUID, renamed or not), each clone with the same origin."""
+    catalogue = faults.catalogue(lab)
+    client = docker_ops.client()
+    log = tmp_path / "provision.log"
+    applied, own = [], False
+    remediable.pause_jobs(client, lab)
+    try:
+        apply(client, catalogue, FIXABLE + remediable.DESTROY_PRONE, applied)
+        own = True   # (removed even when made in part)
+        remediable.own_snapshots_and_clones(client, lab)
+        before = remediable.zfs_state(client, lab)
+        plan = provision("plan", log=log)
+        assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
+        done = provision("apply", log=log)
+        assert "changed" in log.read_text(), done.stdout[-3000:] + done.stderr[-3000:]
+        after = remediable.zfs_state(client, lab)
+        lost = [f"{h}: {name} (guid {g}) destroyed" for h in before for g, (name, _) in before[h].items()
+                if g not in after[h]]
+        moved = [f"{h}: clone {name} had origin {origin}, now {after[h][g][1]}" for h in before
+                 for g, (name, origin) in before[h].items() if g in after[h] and after[h][g][1] != origin]
+        assert not lost and not moved, "\n".join((lost + moved)[:40]) + "\n" + done.stdout[-3000:]
+        manual = plan.stdout.split("== manual steps", 1)[-1]   # the stale replica's fix: manual, saying why
+        assert "[ZFS-2 " in manual and "[ZFS-9 " in manual and "--no-rollback" in manual, plan.stdout
+        print(f"nothing destroyed: {sum(len(v) for v in before.values())} datasets and snapshots kept on "
+              f"{len(before)} hosts; {len(_lines(done.stdout, 'log: '))} change(s) applied")
+    finally:
+        restore(client, lab, catalogue, applied)
+        if own:
+            remediable.own_snapshots_and_clones(client, lab, remove=True)
+        remediable.pause_jobs(client, lab, resume=True)
+    cases = audit()
+    assert not {c.requirement for c in cases if c.outcome in ("failed", "error")}, "the lab is not healthy again"
 
 
 def test_apply_to_prod_refused_without_confirmation(tmp_path):

@@ -168,7 +168,7 @@ def mount_at_wrong_path(r):
 
 
 def asset_mount_writable(r):
-    return replace(r, OFF, "mp=/opt/product-opener/html/js/dist", ",ro=1", "")
+    return replace(r, OFF, "mp=/srv/off/html/js/dist", ",ro=1", "")
 
 
 def missing_pve_file(r):

@@ -24,6 +24,8 @@ def broken(tmp_path, file, old, new):
 
 CASES = [
     # (file, old text, new text, field in message, words in message)
+    ("applications.yaml", "software_root: /srv/{application}", "software_root: /srv/{flavor}", "software_root",
+     "pattern"),
     ("hosts.yaml", "    datacenter: free\n    roles: [proxmox, replica]", "    datacentre: free\n    roles: [proxmox, replica]",
      "hosts.off1.datacentre", "unknown field"),
     ("hosts.yaml", "{id: 102, role: database", "{id: one-oh-two, role: database", "hosts.off1.containers.mongodb.id", "integer"),
@@ -123,3 +125,14 @@ def test_shipped_spec_is_production_as_it_runs():
     assert arch.conf_dirs("off-redis") == ["off-redis"]
     assert arch.conf_dir_machines()["proxy-off"] == ["off2-reverse-proxy"]
     assert arch.container("obf").address == "10.1.0.116"
+
+
+def test_each_install_runs_from_its_own_srv_folder_as_production():
+    """docs/spec-deviations.md #17: /srv/<install> (docs/product-opener.md:50-51), not /opt/product-opener."""
+    from fixtures.probes.files import _links_command
+    from specs.architecture import Architecture
+    arch = Architecture(load_spec(DEFAULT_SPEC))
+    assert arch.software_root("off") == "/srv/off" and arch.software_root("off-pro") == "/srv/off-pro"
+    assert arch.assets("obf")["js_dist"] == "/srv/obf/html/js/dist"
+    off = next(c for c in arch.app_containers() if c.application == "off")
+    assert "/srv/off/html/images/products" in _links_command(arch, off.name)

@@ -1,0 +1,70 @@
+"""Job units (OPS-1): failures reported (OnFailure=)."""
+import re
+from io import StringIO
+
+from pyinfra.operations import files
+
+from provision import units
+from provision.remedies import Action, Manual, _facts, _ids, first_problem, remedy
+
+
+DROPIN = "offsuite-on-failure.conf"   # the provisioner's drop-in restoring OnFailure= (OPS-1)
+# what `systemctl cat` prints for a masked unit (linked to /dev/null) instead of its files
+MASKED = re.compile(r"^# Unit (\S+) is masked\.?\s*$")
+
+
+def _notification_steps(f, job, unit, present):
+    """A manual step per notification unit OnFailure= names that is masked or missing, on that unit
+    (not the job's): masked, someone forbade it (find out why before unmasking); missing, install it."""
+    from confs.systemd import Unit, is_instance_of, template_of
+    out = []
+    for word, setting in unit.words("Unit", "OnFailure"):
+        name = unit.expand(word)
+        if not is_instance_of(name, job.on_failure):
+            continue
+        lines = present.get(name, [])
+        template = template_of(name) or name
+        if any(MASKED.match(l) for l in lines):
+            out.append(Manual(job.host, *_ids(f), f"the notification unit {name} (OnFailure= of {job.unit}, "
+                              f"{setting.where}) is masked on {job.host}: it exists but someone forbade it to start, so "
+                              f"a failing {job.unit} notifies nobody; a person finds out why before unmasking it",
+                              [f"# on {job.host}:", f"systemctl is-enabled {name} {template}  # masked",
+                               f"ls -l /etc/systemd/system/{template} /etc/systemd/system/{name}  # -> /dev/null",
+                               f"systemctl unmask {template} {name}",
+                               f"systemctl start {name}  # a test notification"]))
+        elif not Unit(name, lines).exists:
+            out.append(Manual(job.host, *_ids(f), f"the notification unit {name} (OnFailure= of {job.unit}, "
+                              f"{setting.where}) does not exist on {job.host} (not masked: missing): install "
+                              f"{job.on_failure}",
+                              [f"# on {job.host}: install {job.on_failure} (the users' repository: "
+                               f"confs/common/systemd/system/{job.on_failure})",
+                               "systemctl daemon-reload", f"systemctl start {name}  # a test notification"]))
+    return out
+
+
+@remedy("OPS-1")
+def on_failure(f, arch, audit):
+    from confs.systemd import Unit, split_units
+    job = f.target
+    facts = _facts(audit, job.host)
+    present, _ = split_units(facts.evidence("units"))
+    unit = Unit(job.unit, present.get(job.unit, []))
+    value = job.on_failure.replace("@.", "@%n.")
+    manual = Manual(job.host, *_ids(f), f"{job.unit} on {job.host} does not report its failures: {first_problem(f)}",
+                    [f"# on {job.host}:", f"systemctl cat {job.unit}",
+                     f"# ExecStart= must let a failure reach the exit status, OnFailure={value} in [Unit]",
+                     f"systemctl edit {job.unit}"])
+    if not unit.exists:
+        return [manual]
+    if unit.words("Unit", "OnFailure"):
+        return _notification_steps(f, job, unit, present) or [manual]
+    # drop-ins apply in the order of their file names: ours comes last, so no earlier one clears it
+    names = [p.rsplit("/", 1)[-1] for p in unit.files[1:]]
+    prefix = "zz-"
+    while names and prefix + DROPIN <= max(names):
+        prefix = "z" + prefix
+    dropin = f"/etc/systemd/system/{job.unit}.d/{prefix}{DROPIN}"
+    return [Action(job.host, *_ids(f), f"restore OnFailure={value} on {job.unit} (a drop-in)",
+                   [(files.put, dict(name=f"write {dropin}", src=StringIO(f"[Unit]\nOnFailure={value}\n"),
+                                     dest=dropin, mode="644", create_remote_dir=True)),
+                    (units.daemon_reload, dict(name="reload unit files"))])]
