@@ -258,7 +258,7 @@ def test_each_failure_shows_the_fix_the_provisioner_would_plan_when_there_is_one
     # the real provisioner (provision.plan.fix_for): each failure shows its fix, no machine contacted
     html = page.render(result, arch)
     assert html.count("The provisioner would plan") == len([c for c in result["checks"] if c["status"] == "failed"])
-    assert "run the replication now" in html and "PSK files owned by root" in html
+    assert "run the replication unit now" in html and "PSK files owned by root" in html
     monkeypatch.setitem(sys.modules, "provision.plan", None)   # no provisioner: nothing shown
     assert "The provisioner would plan" not in page.render(result, arch)
     plan = types.ModuleType("provision.plan")
