@@ -10,16 +10,6 @@ from tests.conftest import lab_audit
 from tests.lab.prod_access import PATHS, fingerprint, inventory, prod_audit
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "rebuilds_lab: tears the lab down and brings it up again (run last)")
-
-
-def pytest_collection_modifyitems(items):
-    """A test that rebuilds the lab runs last: the lab's keys and PSKs change with it, and the healthy
-    runs below (taken once, early) are checked against the lab's secrets of the time they were taken."""
-    items.sort(key=lambda item: item.get_closest_marker("rebuilds_lab") is not None)
-
-
 @dataclass
 class Run:
     cases: list

@@ -23,7 +23,6 @@ def test_second_bring_up_changes_nothing(lab, capsys):
 
 
 @pytest.mark.lab
-@pytest.mark.rebuilds_lab
 def test_tear_down_leaves_nothing_then_the_lab_comes_back(lab):
     client = docker_ops.client()
     bringup.down()
