@@ -25,10 +25,23 @@ class HealthyRuns:
     after: dict        # ... and after them
 
 
-@pytest.fixture(scope="session")
+TAKEN = {}   # {the lab's known_hosts (new host keys at each bring-up from nothing): HealthyRuns}
+
+
+@pytest.fixture
 def healthy_runs(lab, tmp_path_factory):
     """The two prod paths (`-m prod`, -vv, --record) between two fingerprints of every machine, then the
-    docker inventory (-vv -rA, --record): each once, on the healthy lab."""
+    docker inventory (-vv -rA, --record): each once per lab, on the healthy lab (taken again after the lab
+    was torn down and brought up, with its new keys and PSKs)."""
+    from fixtures.lab import access
+    key = (access.ACCESS_DIR / "known_hosts").read_text()
+    if key not in TAKEN:
+        TAKEN.clear()
+        TAKEN[key] = _take(lab, tmp_path_factory)
+    return TAKEN[key]
+
+
+def _take(lab, tmp_path_factory):
     runs = {}
     before = fingerprint(lab)
     for path in PATHS:

@@ -45,7 +45,7 @@ def concerned_machines(arch, machine):
     return {machine} | ({c.name for c in arch.containers() if c.host == machine} if machine in arch.spec.hosts else set())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def healthy(lab, healthy_runs):
     run = healthy_runs.runs["jump"]
     assert not leaks(lab, run.output)
