@@ -19,13 +19,39 @@ def lab(arch):
     return arch
 
 
+def lab_audit(directory, *args, quiet=True):
+    """The audit of the lab as a user runs it (a pytest process): (JUnit cases, stdout+stderr, the XML file)."""
+    xml = directory / f"audit-{len(list(directory.iterdir()))}.xml"
+    proc = subprocess.run([sys.executable, "-m", "pytest", *(["-q"] if quiet else []), "--inventory", "lab",
+                           f"--junitxml={xml}", *args],
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert xml.exists(), f"the audit wrote no JUnit XML:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    return read_cases(xml), proc.stdout + proc.stderr, xml
+
+
 @pytest.fixture
 def audit(tmp_path):
     """Run the audit on the lab as a user would (a pytest process) and return its JUnit cases."""
-    def run(*args):
-        xml = tmp_path / f"audit-{len(list(tmp_path.iterdir()))}.xml"
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "--inventory", "lab", f"--junitxml={xml}", *args],
-                              cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-        assert xml.exists(), f"the audit wrote no JUnit XML:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
-        return read_cases(xml)
-    return run
+    return lambda *args: lab_audit(tmp_path, *args)[0]
+
+
+# --- the time per test folder (tests/unit, tests/lab, ...), printed before pytest's closing line -------------
+
+FOLDER_SECONDS = {}
+
+
+def pytest_runtest_logreport(report):
+    """Set-up, call and tear-down of each test, added to its folder (a session fixture, such as the lab's
+    bring-up, counts in the folder of the first test that asks for it)."""
+    path = report.nodeid.split("::")[0].split("/")
+    folder = "/".join(path[:2]) if len(path) > 2 else path[0]
+    FOLDER_SECONDS[folder] = FOLDER_SECONDS.get(folder, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if len(FOLDER_SECONDS) < 2:
+        return
+    terminalreporter.write_sep("-", "time per test folder")
+    for folder, seconds in sorted(FOLDER_SECONDS.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{seconds:8.1f}s  {folder}")
+    terminalreporter.write_line(f"{sum(FOLDER_SECONDS.values()):8.1f}s  in all")

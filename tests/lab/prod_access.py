@@ -35,24 +35,6 @@ def verdicts(cases):
     return {(c.requirement, c.name): c.outcome for c in cases}
 
 
-def compare(docker_cases, path_cases, path):
-    """Lines naming each (requirement, target) whose outcome differs between the docker audit and a path.
-    Cases the docker audit has and the path does not run must be exactly the checks not marked prod
-    (the prod path runs only those): they are returned apart, with that reason."""
-    docker, other = verdicts(docker_cases), verdicts(path_cases)
-    diffs = [f"{path}: {req} {name}: docker {docker[(req, name)]}, {path} {other[(req, name)]}"
-             for req, name in sorted(docker.keys() & other.keys()) if docker[(req, name)] != other[(req, name)]]
-    diffs += [f"{path}: {req} {name}: only through {path}" for req, name in sorted(other.keys() - docker.keys())]
-    return diffs, sorted(docker.keys() - other.keys())
-
-
-def not_prod_checks():
-    """Names of the check functions marked lab, not prod (they are not read-only or need the lab)."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "--collect-only", "-m", "lab",
-                           "--inventory=lab"], cwd=ROOT, capture_output=True, text=True)
-    return {line.split("::")[-1].partition("[")[0] for line in proc.stdout.splitlines() if "::" in line}
-
-
 def red_lines(cases):
     return "\n".join(f"{c.requirement} {c.name} {c.outcome}: {c.message.splitlines()[0][:300] if c.message else ''}"
                      for c in cases if c.outcome != "passed")

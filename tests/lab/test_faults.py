@@ -1,64 +1,110 @@
 """Each fault of the lab turns exactly its requirement red, and the audit is green once it is removed; the
 same lab, healthy and under each fault (applied once), gets the docker inventory's verdict through both prod
-access paths (ssh + sudo with ProxyJump, ssh + pct exec on the host), for every check they run."""
+access paths (ssh + sudo with ProxyJump, ssh + pct exec on the host), for every check they run.
+
+Each fault is applied once and every machine read once by each path (the paths at once); the verdicts are
+computed in this process from those readings (tests/lab/inprocess.py), which the first test proves equal
+to the pytest audits' (as users run them) on the healthy lab. A fault's removal is proven by the next
+fault's audit (the faults are ordered so that two in a row never break the same requirement when the
+catalogue allows it; otherwise, and after the last fault, by an audit of its own)."""
 import pytest
 
 from fixtures.lab import docker_ops, faults
-from reports.results import failing_requirements
-from tests.lab.prod_access import PATHS, compare, inventory, not_prod_checks, prod_audit
-
-
-def red(cases):
-    return "\n".join(f"{c.requirement} {c.name}: {c.message[:300]}" for c in cases if c.outcome in ("failed", "error"))
 from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
+from tests.lab.inprocess import EVERY_PATH, AccessPath, audit_every_path, failing, red, same_as_docker
+from tests.lab.prod_access import PATHS
 
-HEALTHY = []
+
+def interleaved(catalogue):
+    """Fault names, sorted within a requirement, ordered so that no two in a row break the same requirement
+    when the catalogue allows it (the most numerous requirement first among those allowed)."""
+    groups = {}
+    for name in sorted(catalogue):
+        groups.setdefault(catalogue[name].requirement, []).append(name)
+    order, last = [], None
+    while groups:
+        allowed = [r for r in groups if r != last] or list(groups)
+        req = min(allowed, key=lambda r: (-len(groups[r]), r))
+        order.append(groups[req].pop(0))
+        if not groups[req]:
+            del groups[req]
+        last = req
+    return order
+
+
 CATALOGUE = faults.catalogue(Architecture(load_spec(DEFAULT_SPEC)))
-NOT_PROD = []   # checks not marked prod: the prod paths do not run them (lab-only), computed once
+ORDER = interleaved(CATALOGUE)
+PENDING = []   # the fault removed last, its removal not yet proven by an audit
 
 
-def same_verdicts_by_every_path(docker_cases, tmp_path, when):
-    """Assert that each prod path gives the docker audit's outcome for every (requirement, target) it runs;
-    what it does not run must be exactly the checks not marked prod (said, never silently skipped)."""
-    if not NOT_PROD:
-        NOT_PROD.append(not_prod_checks())
-    problems = []
-    for path in PATHS:
-        cases, _ = prod_audit(tmp_path, inventory(path))
-        diffs, unjudged = compare(docker_cases, cases, path)
-        problems += diffs
-        problems += [f"{path}: {req} {name}: not run through {path}, yet it is a prod check"
-                     for req, name in unjudged if name.partition("[")[0] not in NOT_PROD[0]]
+@pytest.fixture(scope="module")
+def paths(lab):
+    """{path: AccessPath}; the prod paths read with keys from their IdentityFile, no ssh-agent (as prod_audit)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("SSH_AUTH_SOCK", raising=False)
+        built = {name: AccessPath(name) for name in EVERY_PATH}
+        yield built
+        if PENDING:   # a selection (-k) without the last test: the last removal is proven here
+            prove_removed(built, PENDING.pop())
+
+
+def prove_removed(paths, fault):
+    """An audit of its own: the lab is green again after the fault's removal."""
+    docker = paths["docker"].audit()
+    assert not failing(docker), f"{fault.name}: not green after the fault was removed:\n{red(docker)}"
+
+
+def compare_paths(verdicts, when):
+    problems = [line for path in PATHS for line in same_as_docker(verdicts["docker"], verdicts[path], path)]
     assert not problems, f"{when}: a prod path judges otherwise than the docker inventory:\n" + "\n".join(problems)
 
 
 @pytest.mark.lab
-def test_every_path_gives_the_docker_verdicts_on_the_healthy_lab(lab, audit, tmp_path):
-    cases = audit()
-    assert not failing_requirements(cases), f"the lab must be healthy:\n{red(cases)}"
-    same_verdicts_by_every_path(cases, tmp_path, "healthy lab")
+def test_in_process_audits_give_the_pytest_audits_verdicts_on_the_healthy_lab(lab, paths, healthy_runs):
+    """The bridge: the readings judged in this process give, case for case, the pytest audit's outcome
+    through each path; an ssh path runs exactly the checks marked prod (the others said, never run)."""
+    verdicts = audit_every_path(list(paths.values()))
+    assert not failing(verdicts["docker"]), f"the lab must be healthy:\n{red(verdicts['docker'])}"
+    problems = []
+    for path in EVERY_PATH:
+        ran = {(c.requirement, c.name): c.outcome for c in healthy_runs.runs[path].cases}
+        here = {key: outcome for key, (outcome, _) in verdicts[path].items()}
+        problems += [f"{path}: {key}: pytest {ran.get(key, 'not run')}, in process {here.get(key, 'not run')}"
+                     for key in sorted(ran.keys() | here.keys()) if ran.get(key) != here.get(key)]
+    assert not problems, "the in-process audit judges otherwise than the pytest audit:\n" + "\n".join(problems)
+    compare_paths(verdicts, "healthy lab")
 
 
 @pytest.mark.lab
-@pytest.mark.parametrize("name", sorted(CATALOGUE))
-def test_fault_turns_its_requirement_red_then_green(name, lab, audit, tmp_path):
+@pytest.mark.parametrize("name", ORDER)
+def test_fault_turns_its_requirement_red_then_green(name, lab, paths):
     fault = faults.catalogue(lab)[name]
     client = docker_ops.client()
-    if not HEALTHY:  # after the first fault, the previous test's last audit showed the lab healthy
-        before = audit()
-        assert not failing_requirements(before), f"the lab must be healthy before the fault:\n{red(before)}"
-        HEALTHY.append(True)
+    previous = PENDING.pop() if PENDING else None
+    if previous and previous.requirement == fault.requirement:   # this audit could not tell them apart
+        prove_removed(paths, previous)
+        previous = None
     fault.apply(client)
     try:
-        red_cases = audit()
-        failing = failing_requirements(red_cases)
-        assert failing == {fault.requirement}, f"{name}: expected only {fault.requirement} red, got:\n{red(red_cases)}"
-        same_verdicts_by_every_path(red_cases, tmp_path, f"fault {name}")
+        verdicts = audit_every_path(list(paths.values()))
+        got = failing(verdicts["docker"])
+        if previous:
+            assert previous.requirement not in got, \
+                f"{previous.name}: not green after the fault was removed:\n{red(verdicts['docker'])}"
+        assert got == {fault.requirement}, (
+            f"{name}: expected only {fault.requirement} red, got:\n{red(verdicts['docker'])}"
+            + (f"\n(the fault before, {previous.name}, was removed just before this one was applied)"
+               if previous else ""))
+        compare_paths(verdicts, f"fault {name}")
     finally:
         fault.remove(client)
-    after = audit()
-    HEALTHY.clear()
-    assert not failing_requirements(after), f"{name}: not green after the fault was removed:\n{red(after)}"
-    HEALTHY.append(True)
+        PENDING.append(fault)
+
+
+@pytest.mark.lab
+def test_the_lab_is_green_after_the_last_fault_is_removed(lab, paths):
+    if not PENDING:
+        pytest.skip("no fault was applied in this run")
+    prove_removed(paths, PENDING.pop())

@@ -42,7 +42,7 @@ def test_minion_worker_runs_a_job_through_postgresql(lab):
     app = lab.app_containers()[0]
     cmd = f"cd {lab.software_root(app.application)} && perl minion.pl minion job"
     job_id = sh(app.name, f"{cmd} -e echo -a '[\"lab\"]'", user="www-data").strip()
-    for _ in range(50):
+    for _ in range(300):   # up to a minute: a bound for a job that never finishes, not a speed test
         if "finished" in sh(app.name, f"{cmd} {job_id}", user="www-data"):
             return
         time.sleep(0.2)

@@ -30,7 +30,7 @@ def test_a_failing_replication_job_fails_its_unit_and_systemd_notifies(lab):
         assert rc != 0, f"systemctl start {unit} succeeded although a job failed:\n{out[-1500:]}"
         rc, state = on_host(r.target_host, f"systemctl is-failed {unit}")
         assert state.strip() == "failed", state
-        rc, log = on_host(r.target_host, f"for i in $(seq 100); do [ $(cat {units.NOTIFICATIONS} 2>/dev/null | wc -l) "
+        rc, log = on_host(r.target_host, f"for i in $(seq 600); do [ $(cat {units.NOTIFICATIONS} 2>/dev/null | wc -l) "
                                          f"-gt {before.strip()} ] && [ $(systemctl show -p ActiveState --value {notified}) "
                                          f"!= activating ] && break; sleep 0.1; done; "
                                          f"tail -n +{int(before) + 1} {units.NOTIFICATIONS}")

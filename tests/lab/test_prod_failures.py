@@ -8,9 +8,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from fixtures.inventory import load_inventory
 from fixtures.lab import access, docker_ops
 from fixtures.lab.state import docker_name
 from tests.conftest import ROOT
+from tests.lab.inprocess import AccessPath
 from tests.lab.prod_access import inventory, leaks, machines, prod_audit, red_lines, verdicts
 
 HANG_SECONDS = 4   # the per-command time-out of the hung-command case
@@ -43,11 +45,11 @@ def concerned_machines(arch, machine):
     return {machine} | ({c.name for c in arch.containers() if c.host == machine} if machine in arch.spec.hosts else set())
 
 
-@pytest.fixture(scope="module")
-def healthy(lab, tmp_path_factory):
-    cases, output = prod_audit(tmp_path_factory.mktemp("healthy"), inventory("jump"))
-    assert not leaks(lab, output)
-    return verdicts(cases)
+@pytest.fixture
+def healthy(lab, healthy_runs):
+    run = healthy_runs.runs["jump"]
+    assert not leaks(lab, run.output)
+    return verdicts(run.cases)
 
 
 def judge(arch, healthy, cases, output, concerned, expect):
@@ -114,17 +116,47 @@ UNHANG = """[ -e /usr/bin/ss.offsuite-real ] && mv /usr/bin/ss.offsuite-real /us
 [ -e /run/offsuite-hang.pids ] && kill $(cat /run/offsuite-hang.pids) 2>/dev/null; rm -f /run/offsuite-hang.pids; true"""
 
 
+class OneMachineBound:
+    """The lab's ssh inventory, but the hung machine read through a copy with the short command time-out:
+    only the machine under test gets the short bound (the others keep the inventory's, however loaded the
+    machine running the tests)."""
+
+    def __init__(self, normal, short, victim):
+        self.normal, self.short, self.victim = normal, short, victim
+        self.kind, self.arch = normal.kind, normal.arch
+
+    def _of(self, machine):
+        return self.short if machine == self.victim else self.normal
+
+    def describe(self, machine):
+        return self._of(machine).describe(machine)
+
+    def read(self, machine):
+        return self._of(machine).read(machine)
+
+    def close(self):
+        self.normal.close()
+        self.short.close()
+
+
 @pytest.mark.lab
 @pytest.mark.parametrize("path", ["jump", "pct"])
-def test_a_hung_command_errors_that_machine_within_the_time_out(lab, healthy, tmp_path, path):
+def test_a_hung_command_errors_that_machine_within_the_time_out(lab, healthy, tmp_path, path, monkeypatch):
+    """In this process (the audit's readings and checks, tests/lab/inprocess.py): one inventory object
+    per time-out, the short one for the hung machine alone."""
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     victim = lab.app_containers()[0].name
+    reader = AccessPath(path)
+    bound = OneMachineBound(load_inventory(inventory(path), reader.arch),
+                            load_inventory(variant(tmp_path, path, timeouts=HANG_SECONDS), reader.arch), victim)
+    assert bound.short.inv.timeouts.command == HANG_SECONDS < bound.normal.inv.timeouts.command
     container = docker_ops.client().containers.get(docker_name(victim))
     docker_ops.sh(container, HANG, "hang ss")
     try:
-        cases, output = prod_audit(tmp_path, variant(tmp_path, path, timeouts=HANG_SECONDS))
+        cases = reader.cases(reader.read(inventory_obj=bound))
     finally:
         docker_ops.sh(container, UNHANG, "unhang ss")
-    judge(lab, healthy, cases, output, {victim}, [f"{HANG_SECONDS}"])
+    judge(lab, healthy, cases, "", {victim}, [f"{HANG_SECONDS} s"])
 
 
 @pytest.mark.lab
@@ -141,21 +173,23 @@ def test_a_missing_sudo_right_is_an_error_naming_it(lab, healthy, tmp_path):
 
 
 @pytest.mark.lab
-def test_no_secret_in_outputs_reports_or_lab_logs(lab, tmp_path):
-    kept, html = tmp_path / "readings", tmp_path / "report.html"
+def test_no_secret_in_outputs_reports_or_lab_logs(lab, healthy_runs, tmp_path):
+    """The healthy lab's audit through each path (-vv, --record; tests/lab/conftest.py): its output, its
+    kept readings, the compliance report of its results, and every machine's logs after it."""
+    html = tmp_path / "report.html"
     texts = []
     for path in ("jump", "pct"):
-        cases, output = prod_audit(tmp_path, inventory(path), "-vv", f"--record={kept}-{path}")
-        texts.append(output)
-        texts += [p.read_text() for p in (tmp_path / f"readings-{path}").glob("*") if p.is_file()]
-    xml = sorted(tmp_path.glob("prod-*.xml"))[-1]
-    subprocess.run([sys.executable, "-m", "reports.compliance", str(xml), str(html)], cwd=ROOT, check=True,
-                   capture_output=True)
+        run = healthy_runs.runs[path]
+        texts.append(run.output)
+        texts += [p.read_text() for p in run.kept.glob("*") if p.is_file()]
+    subprocess.run([sys.executable, "-m", "reports.compliance", str(healthy_runs.runs["pct"].xml), str(html)],
+                   cwd=ROOT, check=True, capture_output=True)
     texts.append(html.read_text())
     client = docker_ops.client()
     for machine, name in machines(lab):
         texts.append(docker_ops.sh(client.containers.get(name),
                                    "cat /var/log/auth.log /var/log/syslog /var/log/sudo* 2>/dev/null; "
                                    "journalctl --no-pager -q 2>/dev/null | tail -2000; true", f"logs of {machine}"))
+    assert all(list(healthy_runs.runs[p].kept.glob("*.reading")) for p in ("jump", "pct")), "nothing was kept"
     found = leaks(lab, "\n".join(texts))
     assert not found, f"secrets appear in outputs, reports or logs: {found}"

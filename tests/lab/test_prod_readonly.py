@@ -4,16 +4,16 @@ excepted; unit states; zfs datasets and snapshots; processes' command lines) bef
 each access path."""
 import pytest
 
-from tests.lab.prod_access import PATHS, changes, fingerprint, inventory, prod_audit
+from tests.lab.prod_access import PATHS, changes
 
 
 @pytest.mark.lab
-def test_a_prod_audit_changes_nothing_on_any_lab_machine(lab, tmp_path):
-    before = fingerprint(lab)
+def test_a_prod_audit_changes_nothing_on_any_lab_machine(lab, healthy_runs):
+    """The fingerprints taken before and after the healthy lab's audit through each path (tests/lab/conftest.py)."""
+    before, after = healthy_runs.before, healthy_runs.after
     assert all(len(lines) > 50 for lines in before.values()), "the fingerprint read too little to prove anything"
     for path in PATHS:
-        cases, _ = prod_audit(tmp_path, inventory(path))
+        cases = healthy_runs.runs[path].cases
         assert cases and any(c.outcome == "passed" for c in cases), f"the audit through {path} read nothing"
-    after = fingerprint(lab)
     diff = changes(before, after)
     assert not diff, "the prod audits changed the lab:\n" + "\n".join(diff[:40])

@@ -108,10 +108,10 @@ def test_hung_command_times_out_and_the_next_machine_is_read(tmp_path, key):
         known.write_text(hung.known_hosts_line() + ok.known_hosts_line())
         cfg = config(tmp_path, host_block("a", hung, key_path, known) + host_block("b", ok, key_path, known))
         c = conns({"a": [READ], "b": [READ]}, command_timeout=1)
-        t0 = time.monotonic()
-        with pytest.raises(CommandTimeout, match=r"^a: no answer within 1 s"):
+        # the message is the deadline's own (never a timed assertion: how fast this machine is does not matter)
+        with pytest.raises(CommandTimeout, match=r"^a: no answer within 1 s \(command time-out\)$"):
             c.run("a", target(cfg, "a"), READ)
-        assert time.monotonic() - t0 < 5
+        c.command_timeout = 30   # the short bound was the hung machine's alone: b is read with the default one
         assert c.run("b", target(cfg, "b"), READ).rc == 0
         c.close()
 
@@ -124,10 +124,8 @@ def test_connect_timeout_on_a_silent_port(tmp_path, key):
     silent.listen(1)          # accepts TCP, never speaks SSH
     port = silent.getsockname()[1]
     cfg = config(tmp_path, f"Host s\n  HostName 127.0.0.1\n  Port {port}\n  IdentityFile {key_path}\n")
-    t0 = time.monotonic()
-    with pytest.raises(SshError, match="no answer within 1 s"):
+    with pytest.raises(SshError, match="no answer within 1 s"):   # the deadline's own message, not a stopwatch
         conns({"s": [READ]}, connect_timeout=1).run("s", target(cfg, "s"), READ)
-    assert time.monotonic() - t0 < 5
     silent.close()
 
 
@@ -226,7 +224,7 @@ def test_keys_from_the_agent_first(tmp_path, key, monkeypatch):
     sock = tmp_path / "agent.sock"
     agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
     try:
-        for _ in range(50):
+        for _ in range(400):   # the agent's socket appears (a bound for a hang only: loaded machines are slow)
             if sock.exists():
                 break
             time.sleep(0.05)

@@ -1,0 +1,108 @@
+"""The audit in this process: every lab machine read once through an access path (docker, ssh jump, ssh
+pct), the paths in parallel, and the checks judged on those readings by fixtures/offline.py, as the
+pytest audit judges them (the auditor's own probes from outside included, fixtures/readings.py).
+tests/lab/test_faults.py proves on the healthy lab that this gives the pytest audit's verdicts."""
+from concurrent.futures import ThreadPoolExecutor
+
+from fixtures import offline
+from fixtures.archcache import memoized
+from fixtures.inventory import LAB, load_inventory
+from fixtures.readings import Readings, Unreachable
+from reports.results import Case
+from specs import load_spec
+from specs.architecture import Architecture
+from specs.load import DEFAULT_SPEC
+from tests.lab.prod_access import PATHS, inventory
+
+EVERY_PATH = ("docker", *PATHS)
+
+
+def inventory_file(path):
+    return LAB if path == "docker" else inventory(path)
+
+
+def prod_check(fn):
+    return any(m.name == "prod" for m in getattr(fn, "pytestmark", []))
+
+
+class AccessPath:
+    """One access path: its spec view (with the inventory's network map) and how it reads a machine."""
+
+    def __init__(self, name, file=None):
+        self.name, self.file = name, file or inventory_file(name)
+        self.arch = memoized(Architecture(load_spec(DEFAULT_SPEC)))
+        load_inventory(self.file, self.arch).close()   # maps the inventory's internal networks on arch, once
+        # the checks this path runs: an ssh inventory runs only the read-only (`prod`) ones, as the plugin does
+        self.ssh = self.name != "docker"
+        self.checks = [(req, fn) for req, fn in offline.checks() if not self.ssh or prod_check(fn)]
+
+    def read(self, machines=None, inventory_obj=None):
+        """{machine: Facts or Unreachable}: each machine read once (fresh connections, as a new audit)."""
+        inv = inventory_obj or load_inventory(self.file, self.arch)
+        readings = Readings(inv, self.arch)
+        try:
+            machines = machines or [m.name for m in self.arch.machines()]
+            readings.prefetch(machines)
+            out = {}
+            for m in machines:
+                try:
+                    out[m] = readings[m]
+                except Unreachable as exc:
+                    out[m] = exc
+            return out
+        finally:
+            readings.close()
+
+    def cases(self, fleet):
+        """[Case] as the pytest audit's JUnit XML gives them (name check[target], the machines it read)."""
+        out, held = [], Held(fleet)
+        for req, fn in self.checks:
+            _, over, reads = offline.marks(fn)
+            for target in over(self.arch):
+                outcome, message = offline.verdict(fn, target, held, self.arch)
+                out.append(Case(f"{fn.__name__}[{target}]", fn.__module__, req, "", outcome, message, 0.0,
+                                tuple(reads(target, self.arch))))
+        return out
+
+    def audit(self, inventory_obj=None):
+        """{(requirement, case name): (outcome, message)} of every machine read now through this path."""
+        return verdicts(self.cases(self.read(inventory_obj=inventory_obj)))
+
+
+def verdicts(cases):
+    return {(c.requirement, c.name): (c.outcome, c.message) for c in cases}
+
+
+class Held(offline.Fleet):
+    """A fleet read once: an unreachable machine raises the reason it was not read (as Readings does)."""
+
+    def __getitem__(self, machine):
+        value = super().__getitem__(machine)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+
+def audit_every_path(paths):
+    """{path name: verdicts}, every path read at once."""
+    with ThreadPoolExecutor(len(paths)) as pool:
+        return dict(zip([p.name for p in paths], pool.map(lambda p: p.audit(), paths)))
+
+
+def failing(verdicts):
+    return {req for (req, _), (outcome, _) in verdicts.items() if outcome in ("failed", "error")}
+
+
+def red(verdicts):
+    return "\n".join(f"{req} {name}: {outcome}: {msg[:300]}" for (req, name), (outcome, msg) in sorted(verdicts.items())
+                     if outcome in ("failed", "error"))
+
+
+def same_as_docker(docker, other, path):
+    """Lines naming each case whose outcome through path differs from docker's; cases docker runs and path
+    does not must be checks not marked prod (the path's own check list says which)."""
+    diffs = [f"{path}: {req} {name}: docker {docker[(req, name)][0]}, {path} {other[(req, name)][0]}: "
+             f"{other[(req, name)][1][:200]}"
+             for req, name in sorted(docker.keys() & other.keys()) if docker[(req, name)][0] != other[(req, name)][0]]
+    diffs += [f"{path}: {req} {name}: only through {path}" for req, name in sorted(other.keys() - docker.keys())]
+    return diffs
