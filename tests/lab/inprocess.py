@@ -1,10 +1,10 @@
 """The audit in this process: every lab machine read once through an access path (docker, ssh jump, ssh
-pct), the paths in parallel, and the checks judged on those readings by fixtures/offline.py, as the
+pct), the paths in parallel, and the checks judged on those readings by checks/offline.py, as the
 pytest audit judges them (the auditor's own probes from outside included, fixtures/readings.py).
 tests/lab/test_faults.py proves on the healthy lab that this gives the pytest audit's verdicts."""
 from concurrent.futures import ThreadPoolExecutor
 
-from fixtures import offline
+from checks import offline
 from fixtures.archcache import memoized
 from fixtures.inventory import LAB, load_inventory
 from fixtures.readings import Readings, Unreachable
