@@ -139,7 +139,10 @@ def _operator_login_findings(remote_facts, remote, operator, arch):
     kernel feature, the lab's `zfs allow`), or log in interactively (a login shell and a key without
     `restrict`, `no-pty` or a forced `command=`)."""
     account = remote_facts.evidence("operators").get(operator)
-    if account is None or not account.exists:
+    if account is None:
+        raise MissingEvidence(f"{remote}: the operator account {operator} is not in the reading of its shell, sudo "
+                              "rights and keys")
+    if not account.exists:
         return []          # _account_findings says it is missing
     if account.sudo_error:
         raise MissingEvidence(f"{remote}: sudo -l -U {operator} could not say what {operator} may run as root: "
