@@ -29,10 +29,11 @@ def test_application_runs_its_services_enabled_at_boot(target, facts, arch):
 @requirement("APP-3", over=_app_containers)
 def test_no_database_server_in_application_container(target, facts, arch):
     f = facts[target.name]
+    by_name = [(name, found) for name, proc in arch.database_processes() if (found := f.running(proc))]
     problems = [f"database server {name} runs here (pid {', '.join(str(p.pid) for p in found)}: {found[0].args!r}); "
-                f"databases belong in their dedicated container: stop and disable it"
-                for name, proc in arch.database_processes() if (found := f.running(proc))]
+                f"databases belong in their dedicated container: stop and disable it" for name, found in by_name]
     problems += _database_listeners(f, arch)
+    problems += _database_identities(f, arch, problems, {p.pid for _, found in by_name for p in found})
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
 
 
@@ -58,6 +59,39 @@ def _database_listeners(f, arch):
             seen.add((sock.address, sock.port))
             problems.append(f"a database server binary listens on {sock.address}:{sock.port} ({owners})")
     return problems
+
+
+def _database_identities(f, arch, found, named=()):
+    """What a program is, whatever its name and port: a listening socket that answers a database's
+    protocol, a process whose executable is a database package's binary (by its packaged path or by
+    content). `found`: problems already said (a socket said once); `named`: pids already found by name."""
+    from fnmatch import fnmatch
+
+    from fixtures.probes import MissingEvidence
+    problems, unasked = [], []
+    said = " ".join(found)
+    for answer in f.evidence("db_protocols"):
+        where = f"{answer.address}:{answer.port}"
+        if answer.error:
+            unasked.append(f"{where} ({answer.error})")
+        elif answer.kinds and f" {where} " not in f" {said} ".replace("(", " ").replace(")", " "):
+            owners = [f"{n} pid {p}" for s in f.listening if (s.address, s.port) == (answer.address, answer.port)
+                      for n, p in zip(s.names, s.pids)]
+            problems.append(f"the socket {where} answers the {' and '.join(answer.kinds)} protocol "
+                            f"({', '.join(owners) or 'owner not visible'}): a database server runs here whatever "
+                            "its name and port; databases belong in their dedicated container")
+    binaries = [(name, pattern) for name, proc in arch.database_processes() for pattern in proc.binaries]
+    names = {p.pid: p.comm for p in f.processes}
+    for pid, exe in sorted(f.evidence("exe_packages").items()):
+        hits = sorted({name for path in exe.packaged_paths() for name, pattern in binaries if fnmatch(path, pattern)})
+        if hits and pid not in named:
+            how = f"packaged by {exe.owner}" if exe.owner != "-" else \
+                f"the content of {', '.join(f'{pkg}:{p}' for pkg, p in exe.same_content)}"
+            problems.append(f"process {pid} ({names.get(pid, '?')}, {exe.path}: {how}) is the {' / '.join(hits)} "
+                            "database server's program; databases belong in their dedicated container")
+    if unasked and not problems and not found:
+        raise MissingEvidence(f"{f.machine}: cannot ask what listens on {', '.join(unasked)}")
+    return problems + [f"cannot ask what listens on {u}" for u in unasked]
 
 
 @requirement("APP-1", over=_app_containers)

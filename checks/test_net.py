@@ -58,7 +58,25 @@ def test_applications_talk_over_the_internal_network(target, facts, arch):
     app_public = {a: c.name for c in arch.app_containers() for a in facts[c.name].addresses if not internal(a)}
     problems += [f"talks to application {app_public[peer]} at {peer}:{port}, outside the internal network"
                  for _, (peer, port) in f.connections if peer in app_public]
+    own = _own_public_addresses(arch, facts)
+    problems += [f"talks to {own[peer]} at its public address {peer}:{port}, outside the internal network; "
+                 "reach the project's machines at their internal address"
+                 for _, (peer, port) in f.connections if peer in own and peer not in app_public]
     report(problems, f"application container {target.name} on {target.host} ({target.application})")
+
+
+def _own_public_addresses(arch, facts):
+    """{address: what it is} of the project's own machines outside their internal networks: the
+    spec's public addresses (hosts, reverse proxies, ...), and every non-internal address read on a
+    machine (a machine unreachable here errors in its own checks)."""
+    out = {}
+    for m in arch.machines():
+        if m.public_address:
+            out[str(m.public_address)] = f"{m.role} {m.name}"
+        other = facts.maybe(m.name)   # unreachable: errors in its own checks; unread addresses: no evidence
+        if other:
+            out.update({a: f"{m.role} {m.name}" for a in other.addresses if not arch.internal(m.host, a)})
+    return out
 
 
 @requirement("NET-2", over=targets.machines)

@@ -133,6 +133,55 @@ def _rights_findings(remote_facts, remote, operator, dataset):
     return problems
 
 
+def _operator_login_findings(remote_facts, remote, operator, arch):
+    """What the operator may do beyond its delegated rights: run anything as root through sudo (its
+    rules as `sudo -l -U` lists them, group rules included; an inventory may name a stand-in for a
+    kernel feature, the lab's `zfs allow`), or log in interactively (a login shell and a key without
+    `restrict`, `no-pty` or a forced `command=`)."""
+    account = remote_facts.evidence("operators").get(operator)
+    if account is None:
+        raise MissingEvidence(f"{remote}: the operator account {operator} is not in the reading of its shell, sudo "
+                              "rights and keys")
+    if not account.exists:
+        return []          # _account_findings says it is missing
+    if account.sudo_error:
+        raise MissingEvidence(f"{remote}: sudo -l -U {operator} could not say what {operator} may run as root: "
+                              f"{account.sudo_error}")
+    problems = []
+    extra = [r for r in account.sudo if r.split(":", 1)[-1].strip() not in arch.operator_sudo]
+    if extra:
+        problems.append(f"the operator account {operator} on {remote} (shell {account.shell or '?'}) may run as root "
+                        f"through sudo: {'; '.join(extra)} (sudo -l -U {operator}); expected no sudo right: it holds "
+                        "only send and hold, delegated with zfs allow (remove its sudoers rule or group)")
+    if account.keys_error:
+        raise MissingEvidence(f"{remote}: the keys {operator} may log in with are unread: {account.keys_error}")
+    if account.login_shell:
+        for file, kind, options in account.keys:
+            opts = {o.split("=", 1)[0].lower() for o in _key_options(options)}
+            if not opts & {"restrict", "no-pty", "command"}:
+                problems.append(f"the operator account {operator} on {remote} can log in interactively: shell "
+                                f"{account.shell} and a {kind} key in {file} with "
+                                f"{'options ' + options if options != '-' else 'no options'}; restrict the key "
+                                "(restrict or no-pty, from=) or give the account no login shell")
+    return problems
+
+
+def _key_options(text):
+    """authorized_keys options (comma-separated, commas inside quotes kept)."""
+    if text == "-":
+        return []
+    out, word, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            out.append(word)
+            word = ""
+        else:
+            word += ch
+    return out + ([word] if word else [])
+
+
 @requirement("ZFS-8", over=replicas, reads=reads_replica_pair)
 def test_replication_pulls_through_an_unprivileged_operator(target, facts, arch):
     runner, remote = _runner_and_remote(arch, target)
@@ -141,6 +190,7 @@ def test_replication_pulls_through_an_unprivileged_operator(target, facts, arch)
     remote_facts = facts[remote]
     problems += _account_findings(remote_facts, remote, operator)
     problems += _sshd_findings(remote_facts, remote)
+    problems += _operator_login_findings(remote_facts, remote, operator, arch)
     if arch.spec.replication.pulls:   # push mode: the operator receives; its rights differ
         problems += _rights_findings(remote_facts, remote, operator, target.source_dataset)
     report(problems, f"replication of {target.source}:{target.source_dataset} to {target.target}")

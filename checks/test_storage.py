@@ -87,4 +87,14 @@ def test_assets_are_read_only(target, facts, arch):
         elif "ro" not in found["options"]:
             problems.append(f"{path} ({name}) is mounted read-write ({','.join(found['options'][:2])}); "
                             "expected read-only (ro)")
+        problems += _writable_below(f.mounts, path, name)
     report(problems, _where(target))
+
+
+def _writable_below(mounts, path, name):
+    """Every mount under an asset folder is read-only too: a read-write one below a read-only folder
+    makes that part of the published assets writable."""
+    return [f"{below} ({found['fstype']} {found['source']}) is mounted read-write below {path} ({name}); "
+            "every mount at or under an asset folder is read-only (ro)"
+            for below, found in sorted(mounts.items())
+            if below.startswith(path.rstrip("/") + "/") and "ro" not in found["options"]]

@@ -36,7 +36,28 @@ def test_application_nginx_serves_static_files_itself(target, facts, arch):
     where = f"application container {target.name} on {target.host} ({target.application})"
     own = {f"{target.address}:{web.apache_port}", f"127.0.0.1:{web.apache_port}", f"localhost:{web.apache_port}"}
     problems = web2_problems(f.nginx_files, web.nginx_port, web.static_locations, own, address_book(arch))
-    report([f"{_where(rel, line)}: {message}" for rel, line, message in problems], where)
+    report([f"{_where(rel, line)}: {message}" for rel, line, message in problems] + _static_answers(f), where)
+
+
+def _static_answers(f):
+    """Which server answered a request for each static location (fixtures/probes/route.py): a path that
+    does not exist gets nginx's own error page unless nginx hands it on (an error_page of its own makes
+    the page no evidence); a file of the software tree comes back as it is on disk."""
+    own_pages = any("error_page" in line for line in f.evidence("nginx"))
+    problems = []
+    for r in f.evidence("route"):
+        by = f" ({r.said.replace(',', ' ')})" if r.said != "-" else ""
+        if r.status == "000":
+            problems.append(f"a request for {r.location}{'' if r.kind == 'missing' else r.path} got no answer from "
+                            "the application's nginx")
+        elif r.kind == "missing" and (r.said != "-" or r.verdict != "nginx" and not own_pages):
+            problems.append(f"a request for a path under {r.location} that does not exist was answered {r.status} by "
+                            f"another server than nginx{by}: nginx hands static paths on (try_files fallback, "
+                            "error_page, rewrite or proxy); serve them from the files, =404 when absent")
+        elif r.kind == "file" and r.verdict == "differs" and (r.status == "200" or r.said != "-"):
+            problems.append(f"a request for the static file {r.path} got {r.status} with other content than the "
+                            f"file on disk{by}: nginx does not serve it itself")
+    return problems
 
 
 @requirement("WEB-3", over=targets.machines)

@@ -120,6 +120,8 @@ class Architecture:
         self.spec = spec
         # each host's internal network; a lab whose networks cannot overlap maps them (map_networks)
         self.networks = {name: h.internal_network for name, h in spec.hosts.items()}
+        # commands an operator account may run as root (an inventory's stand-in for a kernel feature, ZFS-8)
+        self.operator_sudo = ()
 
     def map_networks(self, mapping):
         """Use other internal networks for some hosts ({host: IPv4Network}), e.g. in a lab where

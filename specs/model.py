@@ -73,6 +73,7 @@ class Process(Strict):
     comm: Union[str, list[str], None] = None
     args: Optional[str] = None
     unit: str
+    binaries: list[str] = []   # packaged paths of its program (fnmatch): what it is under any name (APP-3)
 
 
 class Role(Strict):

@@ -60,6 +60,7 @@ def stop_databases(f, arch, audit):
                          if p not in pids})
             if not sock.pids:   # ss shows no owner (another user's process, read without CAP_SYS_PTRACE)
                 hidden.append(sock)
+    pids.update({pid: what for pid, what in _identified_databases(facts, arch, hidden).items() if pid not in pids})
     named = {p.pid: p for _, proc in arch.database_processes() for p in facts.running(proc)}
     # a socket with no visible owner is left to a person, unless a server found by name names its port
     hidden = [s for s in hidden if not any(str(s.port) in p.argv for p in named.values())]
@@ -73,6 +74,36 @@ def stop_databases(f, arch, audit):
                           f"in {c.name}, its process not visible to the audit: find it and stop it (its files stay)",
                           [f"# in {c.name}, as root:", f"ss -tlnp 'sport = :{s.port}'", f"fuser -v {s.port}/tcp",
                            "ps -o pid,user,args -p <pid>; kill <pid>; systemctl disable <its unit, if any>"]))
+    return out
+
+
+
+def _identified_databases(facts, arch, hidden):
+    """{pid: what} of database servers told by what they are (APP-3): a socket answering a database's
+    protocol (its owner, or the socket appended to `hidden` when no owner is visible), a process whose
+    program is a database package's binary. Unread evidence adds nothing (the check errors on it)."""
+    from fnmatch import fnmatch
+
+    from fixtures.probes import MissingEvidence
+    out = {}
+    try:
+        answers = {(a.address, a.port): a.kinds for a in facts.evidence("db_protocols") if a.kinds}
+    except MissingEvidence:
+        answers = {}
+    for sock in facts.listening:
+        kinds = answers.get((sock.address, sock.port))
+        if kinds:
+            out.update({p: f"answering the {'/'.join(kinds)} protocol on {sock.address}:{sock.port}" for p in sock.pids})
+            if not sock.pids and sock not in hidden:
+                hidden.append(sock)
+    patterns = [p for _, proc in arch.database_processes() for p in proc.binaries]
+    try:
+        exes = facts.evidence("exe_packages")
+    except MissingEvidence:
+        exes = {}
+    for pid, exe in exes.items():
+        if any(fnmatch(path, p) for path in exe.packaged_paths() for p in patterns):
+            out.setdefault(pid, f"{exe.path}, a database server's program")
     return out
 
 
