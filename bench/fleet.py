@@ -4,6 +4,7 @@ containers, replicated to the backups host), and a reading per machine cloned fr
 recording (tests/recorded/lab) with names, addresses and ZFS snapshots rewritten (OpenZFS `zfs get -Hp`
 lines). Everything is generated offline; nothing is contacted."""
 import copy
+import json
 import re
 import zlib
 from pathlib import Path
@@ -104,6 +105,9 @@ def readings(arch, snaps, out_dir):
     """Write <machine>.reading for every machine of the generated spec into out_dir."""
     lab = {p.stem: p.read_text() for p in LAB.glob("*.reading")}
     host_address, app, app_name, app_root, proxy = _sources()
+    from specs import load_spec
+    from specs.architecture import Architecture
+    lab_arch = Architecture(load_spec(SPEC))
     out_dir = Path(out_dir)
     texts = {}
     for m, text in lab.items():
@@ -153,14 +157,11 @@ def readings(arch, snaps, out_dir):
         if c.name in texts:
             continue
         if c.role == "application":
-            text = lab[APP].replace(app.address, c.address).replace(app_name, f"{c.name}.example.org")
+            text = (lab[APP].replace(app.address, c.address).replace(app_name, f"{c.name}.example.org")
+                    .replace(f"{lab_arch.software_root(app.application)}/", f"{arch.software_root(c.application)}/"))
             secs = _sections(text)
             text = _set(text, "links", secs["links"].replace(f"{app_root}/", f"/mnt/{c.name}/"))
-            mounts = secs["mounts"]
-            for path, m in arch.mounts(c.application).items():
-                if f"\n{path} " not in "\n" + mounts:
-                    mounts += f"{path} {m.dataset} fuse.zfs rw,relatime\n"
-            texts[c.name] = _set(text, "mounts", mounts)
+            texts[c.name] = _set(text, "mounts", _with_mounts(secs["mounts"], arch.mounts(c.application)))
         else:
             names = [ch for ch in arch.chains() if ch.proxy.name == c.name]
             text = lab[PROXY].replace(proxy.address, c.address).replace(str(proxy.public_address), c.public_address or c.address)
@@ -177,3 +178,27 @@ def readings(arch, snaps, out_dir):
     for m, text in texts.items():
         (out_dir / f"{m}.reading").write_text(text)
     return sum(len(re.findall(r"^[^\t@]+@[^\t]+\tguid\t", t, re.M)) for t in texts.values())
+
+
+def _with_mounts(section, mounts):
+    """The mounts section (findmnt -J -l, as recorded; or findmnt's older text form) with every mount of
+    `mounts` ({path: mount}) it lacks added."""
+    if section.lstrip().startswith("{"):
+        table = json.loads(section)
+        present = {fs["target"] for fs in table["filesystems"]}
+        table["filesystems"] += [{"target": path, "source": m.dataset, "fstype": "fuse.zfs", "options": "rw,relatime"}
+                                 for path, m in mounts.items() if path not in present]
+        return json.dumps(table, indent=3) + "\n"
+    for path, m in mounts.items():
+        if f"\n{path} " not in "\n" + section:
+            section += f"{path} {m.dataset} fuse.zfs rw,relatime\n"
+    return section
+
+
+def lab_inventory_facts(arch):
+    """What the lab's inventory said of its machines when the readings were taken (the lab's replication
+    operators run its zfs stand-ins through sudo: `operator_sudo`), set on arch as the recorded tests do."""
+    index = LAB / "index.json"
+    if index.is_file():
+        arch.operator_sudo = tuple(json.loads(index.read_text()).get("operator_sudo") or ())
+    return arch

@@ -29,7 +29,8 @@ def child(directory):
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     from fixtures.archcache import memoized
-    arch = memoized(Architecture(load_spec(Path(directory) / "spec.yaml")))
+    from bench.fleet import lab_inventory_facts
+    arch = lab_inventory_facts(memoized(Architecture(load_spec(Path(directory) / "spec.yaml"))))
     fleet = Fleet(load_dir(Path(directory) / "readings", arch))
     t1 = time.perf_counter()
     got = verdicts(fleet, arch)

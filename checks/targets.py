@@ -47,8 +47,10 @@ def reads_every_link_end(link, arch):
 
 
 def reads_with_applications(target, arch):
-    """An application container, then every other one (their public addresses are compared with its peers)."""
-    return list(dict.fromkeys([target.name] + [c.name for c in arch.app_containers()]))
+    """An application container, then every other one, then every other machine (their public addresses
+    are compared with its peers)."""
+    return list(dict.fromkeys([target.name] + [c.name for c in arch.app_containers()]
+                              + [m.name for m in arch.machines()]))
 
 
 def reads_every_non_application(kind, arch):

@@ -155,11 +155,18 @@ def test_operators_parser():
 # --- STO-6: every mount at or under an asset folder ------------------------------------------------
 
 def test_sto6_a_read_write_mount_below_a_read_only_asset_is_red(fleet, shipped):
-    asset = sorted(shipped.spec.assets.values())[0]
-    mounts = fleet[APP].sections["mounts"].lines + [f"{asset}/cache lab-fault tmpfs rw,relatime,size=1024k"]
+    import json
+    asset = sorted(shipped.assets(APP).values())[0]
+
+    def with_mount(options):   # the recording's findmnt -J form, one mount added
+        table = json.loads("\n".join(fleet[APP].sections["mounts"].lines))
+        table["filesystems"].append({"target": f"{asset}/cache", "source": "lab-fault", "fstype": "tmpfs",
+                                     "options": options})
+        return json.dumps(table, indent=3).splitlines()
+    mounts = with_mount("rw,relatime,size=1024k")
     outcome, message = run(test_storage.test_assets_are_read_only, APP, _healthy(fleet, shipped, mounts=mounts), shipped)
-    assert outcome == "failed" and f"{asset}/cache (tmpfs lab-fault) is mounted read-write below {asset}" in message
-    mounts = fleet[APP].sections["mounts"].lines + [f"{asset}/cache lab-fault tmpfs ro,relatime"]
+    assert outcome == "failed" and f"{asset}/cache (tmpfs lab-fault) is mounted read-write below {asset}" in message, message
+    mounts = with_mount("ro,relatime")
     assert run(test_storage.test_assets_are_read_only, APP, _healthy(fleet, shipped, mounts=mounts), shipped)[0] == "passed"
 
 
