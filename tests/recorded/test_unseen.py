@@ -21,7 +21,7 @@ def _healthy(fleet, shipped, text=None, **sections):
     a = _address(fleet)
     ep = shipped.database_endpoints(APP)
     base = {
-        "db_protocols": [f"127.0.0.11 40455 -", f"{a} 8080 -", f"{a} 22 -", f"{a} 80 -"],
+        "db_protocols": ["127.0.0.11 40455 -", f"{a} 8080 -", f"{a} 22 -", f"{a} 80 -"],
         "exe_packages": ["@@file /usr/sbin/nginx\tnginx\tnginx:/usr/sbin/nginx ",
                          "@@file /usr/sbin/apache2\tapache2-bin\tapache2-bin:/usr/sbin/apache2 ",
                          "380 /usr/sbin/nginx", "395 /usr/sbin/apache2"],
