@@ -11,12 +11,26 @@ from reports.results import read_cases
 ROOT = Path(__file__).resolve().parent.parent
 
 
+FROM_NOTHING = []   # [True] once this session brought the lab up from nothing (no state left by an earlier one)
+
+
 @pytest.fixture(scope="session")
 def lab(arch):
     """The lab, up (brought up if needed; idempotent)."""
     from fixtures.lab import bringup
+    from fixtures.lab.state import STATE_DIR
+    if not STATE_DIR.exists():
+        FROM_NOTHING.append(True)
     bringup.up(arch)
     return arch
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "last: run after every other test of the session (it tears the lab down)")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)   # stable: the order kept otherwise
 
 
 def lab_audit(directory, *args, quiet=True):

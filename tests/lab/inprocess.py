@@ -53,20 +53,25 @@ class AccessPath:
         finally:
             readings.close()
 
-    def cases(self, fleet):
-        """[Case] as the pytest audit's JUnit XML gives them (name check[target], the machines it read)."""
+    def cases(self, fleet, within=None):
+        """[Case] as the pytest audit's JUnit XML gives them (name check[target], the machines it read);
+        within: only the cases reading nothing but those machines (the fleet holds no other)."""
         out, held = [], Held(fleet)
         for req, fn in self.checks:
             _, over, reads = offline.marks(fn)
             for target in over(self.arch):
+                if within is not None and not set(reads(target, self.arch)) <= within:
+                    continue
                 outcome, message = offline.verdict(fn, target, held, self.arch)
                 out.append(Case(f"{fn.__name__}[{target}]", fn.__module__, req, "", outcome, message, 0.0,
                                 tuple(reads(target, self.arch))))
         return out
 
-    def audit(self, inventory_obj=None):
-        """{(requirement, case name): (outcome, message)} of every machine read now through this path."""
-        return verdicts(self.cases(self.read(inventory_obj=inventory_obj)))
+    def audit(self, inventory_obj=None, machines=None):
+        """{(requirement, case name): (outcome, message)} of every machine (or of those named: the cases
+        reading only them) read now through this path."""
+        fleet = self.read(machines, inventory_obj=inventory_obj)
+        return verdicts(self.cases(fleet, within=set(machines) if machines else None))
 
 
 def verdicts(cases):
@@ -87,6 +92,22 @@ def audit_every_path(paths):
     """{path name: verdicts}, every path read at once."""
     with ThreadPoolExecutor(len(paths)) as pool:
         return dict(zip([p.name for p in paths], pool.map(lambda p: p.audit(), paths)))
+
+
+def audit_fault(paths):
+    """{path name: verdicts} of a lab under a fault: every machine read through docker (every check
+    judged: only the fault's requirement may be red), then the machines its red cases read (Case.machines)
+    read through each prod path at once, judged on the cases reading only them. The prod paths are shown
+    equal to docker on every machine of the healthy lab (tests/lab/test_faults.py)."""
+    docker = next(p for p in paths if p.name == "docker")
+    cases = docker.cases(docker.read())
+    out = {"docker": verdicts(cases)}
+    concerned = sorted({m for c in cases if c.outcome in ("failed", "error") for m in c.machines})
+    others = [p for p in paths if p is not docker]
+    if concerned and others:
+        with ThreadPoolExecutor(len(others)) as pool:
+            out.update(zip([p.name for p in others], pool.map(lambda p: p.audit(machines=concerned), others)))
+    return out
 
 
 def failing(verdicts):

@@ -48,11 +48,15 @@ def _key_material(path):
     return [l.strip() for l in text.splitlines() if l.strip() and not l.startswith("-----") and len(l.strip()) > 20]
 
 
+KEY_FILE_LIMIT = 64 * 1024   # a private key file is a few KiB; the lab's state also holds pool vdevs (GiBs)
+
+
 def secrets(arch):
     """{label: secret text} of every private key and PSK of the lab."""
     out = {}
     for path in sorted(STATE_DIR.rglob("*")):
-        if path.is_file() and not path.name.endswith(".pub") and "PRIVATE KEY" in path.read_text(errors="replace"):
+        if (path.is_file() and not path.name.endswith(".pub") and path.stat().st_size <= KEY_FILE_LIMIT
+                and "PRIVATE KEY" in path.read_text(errors="replace")):
             for i, line in enumerate(_key_material(path)):
                 out[f"{path.relative_to(STATE_DIR)} line {i + 1}"] = line
     for link in arch.links():

@@ -2,9 +2,11 @@
 same lab, healthy and under each fault (applied once), gets the docker inventory's verdict through both prod
 access paths (ssh + sudo with ProxyJump, ssh + pct exec on the host), for every check they run.
 
-Each fault is applied once and every machine read once by each path (the paths at once); the verdicts are
-computed in this process from those readings (tests/lab/inprocess.py), which the first test proves equal
-to the pytest audits' (as users run them) on the healthy lab. A fault's removal is proven by the next
+Each fault is applied once and read once by each path: every machine through docker (only the fault's
+requirement may turn red), then the machines its red cases read through both prod paths at once (every path
+was shown equal on every machine of the healthy lab); the verdicts are computed in this process from those
+readings (tests/lab/inprocess.py), which the first test proves equal to the pytest audits' (as users run
+them) on the healthy lab. A fault's removal is proven by the next
 fault's audit (the faults are ordered so that two in a row never break the same requirement when the
 catalogue allows it; otherwise, and after the last fault, by an audit of its own)."""
 import pytest
@@ -13,7 +15,7 @@ from fixtures.lab import docker_ops, faults
 from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
-from tests.lab.inprocess import EVERY_PATH, AccessPath, audit_every_path, failing, red, same_as_docker
+from tests.lab.inprocess import EVERY_PATH, AccessPath, audit_every_path, audit_fault, failing, red, same_as_docker
 from tests.lab.prod_access import PATHS
 
 
@@ -56,8 +58,17 @@ def prove_removed(paths, fault):
     assert not failing(docker), f"{fault.name}: not green after the fault was removed:\n{red(docker)}"
 
 
-def compare_paths(verdicts, when):
+def compare_paths(verdicts, when, paths=None):
+    """Every case judged by a prod path as docker judges it; with paths: every red docker case of a check
+    the path runs was judged by it."""
+    assert all(path in verdicts for path in PATHS), f"{when}: not read through {PATHS}"
     problems = [line for path in PATHS for line in same_as_docker(verdicts["docker"], verdicts[path], path)]
+    for path in PATHS if paths else ():
+        runs = {fn.__name__ for _, fn in paths[path].checks}
+        problems += [f"{path}: {req} {name}: red through docker, not judged through {path}"
+                     for (req, name), (outcome, _) in sorted(verdicts["docker"].items())
+                     if outcome in ("failed", "error") and name.partition("[")[0] in runs
+                     and (req, name) not in verdicts[path]]
     assert not problems, f"{when}: a prod path judges otherwise than the docker inventory:\n" + "\n".join(problems)
 
 
@@ -88,7 +99,7 @@ def test_fault_turns_its_requirement_red_then_green(name, lab, paths):
         previous = None
     fault.apply(client)
     try:
-        verdicts = audit_every_path(list(paths.values()))
+        verdicts = audit_fault(list(paths.values()))
         got = failing(verdicts["docker"])
         if previous:
             assert previous.requirement not in got, \
@@ -97,7 +108,7 @@ def test_fault_turns_its_requirement_red_then_green(name, lab, paths):
             f"{name}: expected only {fault.requirement} red, got:\n{red(verdicts['docker'])}"
             + (f"\n(the fault before, {previous.name}, was removed just before this one was applied)"
                if previous else ""))
-        compare_paths(verdicts, f"fault {name}")
+        compare_paths(verdicts, f"fault {name}", paths)
     finally:
         fault.remove(client)
         PENDING.append(fault)
