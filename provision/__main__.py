@@ -4,16 +4,24 @@ plan (the default) audits, then lists per machine what each remediation would ch
 nothing. apply changes the machines, logs every operation, and audits the affected checks again.
 Against a production inventory (any SSH inventory) apply also needs --yes-i-mean-prod, else it is
 refused in one line before any machine is contacted.
+
+Exit codes: 0 done (apply: every fix rechecked green); 1 an operation failed or a check is still red;
+2 the command line is wrong (argparse); 3 the provisioner crashed (a bug; one line, OFFSUITE_DEBUG=1 for
+the traceback: specs/crash.py, as every entry point); 4 the spec, inventory or audit could not be used;
+5 apply to production refused without --yes-i-mean-prod.
 """
 import argparse
 import sys
 
-from fixtures.inventory import ROOT, NotConfigured, load_inventory, resolve
+from fixtures.inventory import NotConfigured, load_inventory, resolve
 from specs import SpecError, load_spec
 from specs.architecture import Architecture
+from specs.crash import crashed
 from specs.load import DEFAULT_SPEC
+from specs.output import out_dir
 
-LOG = ROOT / "reports" / "out" / "provision.log"
+REFUSED = 5   # apply to production without the second confirmation
+LOG = out_dir() / "provision.log"
 
 
 def main(argv=None):
@@ -38,7 +46,7 @@ def main(argv=None):
     if args.command == "apply" and inventory.kind != "docker" and not args.yes_i_mean_prod:
         print(f"provision: refusing to apply to production inventory {path} without --yes-i-mean-prod "
               "(run `plan` first; nothing was contacted)", file=sys.stderr)
-        return 3
+        return REFUSED
 
     from provision import run
     from provision.audit import AuditStopped
@@ -47,9 +55,8 @@ def main(argv=None):
     except AuditStopped as exc:
         print(f"provision: {exc}", file=sys.stderr)
         return 4
-    except Exception as exc:  # one line, no traceback (pyinfra's own errors name host and operation)
-        print(f"provision: stopped: {exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
-        return 2
+    except Exception as exc:  # a bug: one line (the traceback with OFFSUITE_DEBUG=1), its own exit code
+        return crashed("provision", exc)
 
 
 def _run(run, args, arch, inventory):

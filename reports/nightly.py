@@ -30,9 +30,10 @@ from specs import SpecError, load_requirements, load_spec
 from specs.architecture import Architecture
 from specs.crash import crashed
 from specs.load import DEFAULT_SPEC
+from specs.output import out_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "reports" / "out" / "nightly"
+DEFAULT_OUT = out_dir() / "nightly"
 DEFAULT_WAIVERS = ROOT / "waivers.yaml"
 
 

@@ -192,6 +192,6 @@ def test_apply_to_prod_refused_without_confirmation(tmp_path):
     inv.write_text(f"backend: ssh\nssh_config: {config}\nvia: pct\n")
     log = tmp_path / "provision.log"
     done = provision("apply", "--inventory", str(inv), log=log)
-    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.returncode == 5, done.stdout + done.stderr
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "--yes-i-mean-prod" in done.stderr and not log.exists()

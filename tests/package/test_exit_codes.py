@@ -78,3 +78,16 @@ def test_the_one_off_report_tells_an_unreadable_file_from_a_crash(monkeypatch, c
     assert compliance.main([str(xml), str(tmp_path / "out.html")]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "compliance: crashed: KeyError: 'severity'" in err
+
+
+def test_a_crash_of_the_provisioner_exits_3_in_one_line(monkeypatch, capsys):
+    import provision.__main__ as cli
+    from provision import run
+
+    def boom(*a, **k):
+        raise KeyError("runner")
+    monkeypatch.setattr(run, "plan", boom)
+    monkeypatch.delenv("OFFSUITE_DEBUG", raising=False)
+    assert cli.main(["plan"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "provision: crashed: KeyError: 'runner'" in err and "Traceback" not in err

@@ -68,6 +68,16 @@ def test_the_suite_comes_from_the_wheel(installed):
     assert all(Path(f).is_relative_to(site) for f in proc.stdout.split()), proc.stdout
 
 
+def test_results_go_to_the_current_folder_not_site_packages(installed):
+    """The nightly report's runs and the provisioner's log default to ./reports/out when installed."""
+    python, _, elsewhere = installed
+    proc = _run([python, "-c", "from reports import nightly; import provision.__main__ as p; "
+                 "print(nightly.DEFAULT_OUT); print(p.LOG)"], cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(elsewhere / "reports" / "out" / "nightly"),
+                                   str(elsewhere / "reports" / "out" / "provision.log")], proc.stdout
+
+
 def test_every_shipped_package_and_data_file_is_in_the_wheel(installed):
     """Every package of the shipped folders (the lab apart) and every non-Python file they read."""
     python, _, elsewhere = installed
