@@ -8,7 +8,6 @@ environment gets its third-party dependencies from the project's own .venv throu
 itself comes only from the wheel, which `test_the_suite_comes_from_the_wheel` proves, and
 `test_every_third_party_import_is_a_declared_dependency` covers what a real install would catch of
 the dependencies."""
-import ast
 import importlib.metadata
 import os
 import shutil
@@ -18,11 +17,12 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from tests.code_imports import imports as _imports
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "off-infrastructure"
 SHIPPED = ("specs", "checks", "confs", "fixtures", "reports", "provision")
-NOT_SHIPPED = ("fixtures/lab",)   # the lab is the suite's own test bed
+NOT_SHIPPED = ("fixtures/lab", "reports/out")   # the lab is the suite's own test bed; reports/out holds results
 
 
 def _run(cmd, cwd, **kw):
@@ -93,23 +93,6 @@ def test_every_shipped_package_and_data_file_is_in_the_wheel(installed):
                 missing.append(str(rel))
     assert not missing, f"not installed: {missing}"
     assert not (site / "fixtures" / "lab").exists(), "the lab is not shipped"
-
-
-def _main_block(node):
-    """`if __name__ == "__main__":` (a module's command line, run from the checkout)."""
-    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
-            and getattr(node.test.left, "id", None) == "__name__")
-
-
-def _imports(path):
-    """The modules a file imports (anywhere but in its `__main__` block)."""
-    tree = ast.parse(path.read_text())
-    tree.body = [n for n in tree.body if not _main_block(n)]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from (a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.module
 
 
 def test_nothing_shipped_imports_the_lab_the_benches_or_the_tests():

@@ -3,8 +3,8 @@ included, a module's `if __name__ == "__main__":` block apart: its command line,
 
 The lab (fixtures/lab, not shipped: the suite's own test bed) counts as a package of its own: it may use
 the checks (which requirement a fault turns red), nothing shipped imports it (tests/package)."""
-import ast
 from pathlib import Path
+from tests.code_imports import imports
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("specs", "checks", "fixtures", "confs", "reports", "provision")
@@ -17,22 +17,6 @@ def _node(module):
         return LAB
     top = module.split(".")[0]
     return top if top in PACKAGES else None
-
-
-def _main_block(node):
-    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
-            and getattr(node.test.left, "id", None) == "__name__")
-
-
-def imports(path):
-    tree = ast.parse(path.read_text())
-    tree.body = [n for n in tree.body if not _main_block(n)]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from (a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.module
-            yield from (f"{node.module}.{a.name}" for a in node.names)   # `from fixtures import lab`
 
 
 def graph(root=ROOT):
