@@ -22,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "off-infrastructure"
 SHIPPED = ("specs", "checks", "confs", "fixtures", "reports", "provision")
-NOT_SHIPPED = ("fixtures/lab",)   # the lab is the suite's own test bed
+NOT_SHIPPED = ("fixtures/lab", "reports/out")   # the lab is the suite's own test bed; reports/out is run output (git-ignored)
 
 
 def _run(cmd, cwd, **kw):
