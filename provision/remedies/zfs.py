@@ -3,6 +3,7 @@ from pyinfra.api import StringCommand, operation
 
 from provision import safety, units
 from provision.remedies import Action, Manual, _facts, _ids, first_problem, remedy
+from specs.architecture import StagingClone
 
 
 @operation()
@@ -246,3 +247,27 @@ def replica_own_snapshot(f, arch, audit):
                     "person's decision"])]
 
 
+
+
+@remedy("ZFS-11")
+def replica_written_or_clone_unmounted(f, arch, audit):
+    """Manual: what was written on a replica is data a person may want (or the trace of what writes there);
+    the next syncoid run rolls it back, so nothing is rolled back or made read-only unattended. An unmounted
+    staging clone: its NFS clients and what unmounted it are looked at first."""
+    t = f.target
+    if isinstance(t, StagingClone):
+        return [Manual(t.host, *_ids(f), f"the staging clone {t.clone} is not mounted: {first_problem(f)}",
+                       [f"# on {t.host}: its state, who mounts it over NFS, then mount it",
+                        f"zfs get -H -o property,value mounted,mountpoint,canmount {t.clone}",
+                        "showmount -a", f"zfs mount {t.clone}"])]
+    ds = t.target_dataset
+    newest = f"$(zfs list -H -t snapshot -o name -s creation -d 1 {ds} | tail -n 1)"
+    return [Manual(t.target, *_ids(f), f"the replica {ds} is written locally or writable: {first_problem(f)}; the "
+                   "next replication run rolls it back to its newest received snapshot (what was written is lost), "
+                   "so a person looks first",
+                   [f"# on {t.target}: is it read-only, what was written since its newest snapshot (OpenZFS: written; "
+                    "zfs-fuse has no written: compare referenced), and what",
+                    f"zfs get -H -p -o property,value readonly,atime,written,referenced {ds}",
+                    f"zfs diff {newest} {ds}",
+                    "# keep elsewhere what matters, find what writes there (a service, atime), then:",
+                    f"zfs set readonly=on {ds}"])]
