@@ -248,3 +248,17 @@ def test_a_proxy_pass_through_a_variable_is_manual_never_a_bare_reload():
     server.proxies = {"/": "http://10.9.9.9:8080"}
     (step,) = steps_for(Finding("WEB-1", chain, "failed", ""), ARCH, audit)
     assert isinstance(step, Action) and all(op.__name__ == "forward_to" for op, _ in step.ops)
+
+
+def test_a_replica_written_locally_is_a_manual_look_never_a_rollback():
+    """ZFS-11 touches data: the plan says how to look (written, readonly, zfs diff), rolls nothing back."""
+    replica = _targets("ZFS-11")[0]
+    (step,) = steps_for(Finding("ZFS-11", replica, "failed", f"{replica}:\n  - readonly=off; expected readonly=on"),
+                        ARCH, AUDIT)
+    assert isinstance(step, Manual) and step.machine == replica.target and "readonly=off" in step.what
+    text = "\n".join(step.commands)
+    assert "written" in text and "readonly" in text and "zfs diff" in text and replica.target_dataset in text
+    assert not any("rollback" in c.split("#")[0] for c in step.commands)
+    clone = ARCH.staging_clones()[0]
+    (step,) = steps_for(Finding("ZFS-11", clone, "failed", f"{clone}:\n  - not mounted"), ARCH, AUDIT)
+    assert isinstance(step, Manual) and step.machine == clone.host and f"zfs mount {clone.clone}" in step.commands
