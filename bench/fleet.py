@@ -136,7 +136,13 @@ def readings(arch, snaps, out_dir):
                     parts.append(_dataset_lines(parent))
                     present.add(parent)
             parts.append(_snapshot_lines(ds, snaps, seed))
+        # ZFS-11: every replica read-only with nothing written since its newest snapshot, as OpenZFS says it
+        received = [r.target_dataset for r in arch.replicas() if r.target == host]
+        parts += [f"{ds}\treadonly\ton\n" for ds in received]
         texts[host] = _set(texts[host], "zfs", "".join(parts))
+        if received:
+            texts[host] = _set(texts[host], "zfs_written",
+                               "".join(f"@@dataset {ds} 0\n{ds}\twritten\t0\n" for ds in dict.fromkeys(received)))
     backups = arch.spec.snapshots.backups.host
     gen_hosts = [h for h in arch.spec.hosts if h not in lab]
     extra_jobs, extra_sanoid = "", ""
