@@ -83,6 +83,7 @@ def test_in_process_audits_give_the_pytest_audits_verdicts_on_the_healthy_lab(la
         ran = {(c.requirement, c.name): c.outcome for c in healthy_runs.runs[path].cases}
         here = {key: outcome for key, (outcome, _) in verdicts[path].items()}
         problems += [f"{path}: {key}: pytest {ran.get(key, 'not run')}, in process {here.get(key, 'not run')}"
+                     f"{': ' + verdicts[path][key][1][:200] if key in verdicts[path] else ''}"
                      for key in sorted(ran.keys() | here.keys()) if ran.get(key) != here.get(key)]
     assert not problems, "the in-process audit judges otherwise than the pytest audit:\n" + "\n".join(problems)
     compare_paths(verdicts, "healthy lab")
