@@ -127,3 +127,92 @@ def test_a_failed_job_unit_is_never_started_automatically():
     steps = steps_for(Finding("OPS-2", host, "failed", ""), ARCH,
                       _audit({job: UnitHealth("failed", "failed", "exit-code", 0)}))
     assert steps and all(isinstance(s, Manual) for s in steps) and "a job" in steps[0].what
+
+
+# ---- STO-7: space --------------------------------------------------------------------------------
+
+from checks.test_health import mount_problems  # noqa: E402
+from fixtures.probes.files import parse_space  # noqa: E402
+from fixtures.probes.storage import parse_zfs, quota_problem  # noqa: E402
+
+LEAST = ARCH.spec.space.min_free_percent
+
+
+def test_the_space_of_a_healthy_lab_container_is_read_and_green():
+    mounts = parse_space(_lines("lab-findmnt-J-b-opf.json"))
+    assert mounts["/"]["size"] > 0 and mounts["/proc"]["size"] == 0
+    assert not mount_problems(mounts, LEAST)
+
+
+def _fs(size, avail, fstype="ext4", options="rw", source="/dev/sda1"):
+    used = size - avail
+    return {"source": source, "fstype": fstype, "options": options.split(","), "size": size, "avail": avail,
+            "used": used}
+
+
+def test_a_full_filesystem_is_red_once_with_its_other_places():
+    full = _fs(2**30, 2**26)   # 6.25% free
+    mounts = {"/var/log": full, "/srv/bind": {**full, "source": "/dev/sda1[/srv]"}, "/": _fs(2**34, 2**33)}
+    (problem,) = mount_problems(mounts, LEAST)
+    assert problem.startswith("/srv/bind (ext4 /dev/sda1[/srv], also at /var/log): 6.2% free")
+
+
+@pytest.mark.parametrize("mount", [
+    _fs(2**30, 0, fstype="zfs", source="rpool/data/subvol-113-disk-0"),   # the pool's and the quota's
+    _fs(2**30, 0, fstype="fuse.zfs", source="zfs-hdd/off"),              # zfs-fuse, the same
+    _fs(2**30, 0, options="ro,relatime"),                                 # nothing writes there
+    _fs(0, 0, fstype="proc", source="proc"),                              # a pseudo filesystem
+])
+def test_what_is_judged_elsewhere_or_never_written_is_left_out(mount):
+    assert not mount_problems({"/x": mount}, LEAST)
+
+
+@pytest.mark.parametrize("lines", [
+    ['{"filesystems": [{"target": "/", "source": "a", "fstype": "ext4", "options": "rw"}]}'],   # no sizes: no -b
+    ['{"filesystems": [{"target": "/", "source": "a", "fstype": "ext4", "options": "rw", "size": "1G", '
+     '"avail": "1G", "used": "0"}]}'],                                                          # human sizes
+    ["/ overlay overlay rw"],                                                                    # not JSON
+])
+def test_a_space_reading_without_bytes_is_no_evidence(lines):
+    with pytest.raises(ValueError):
+        parse_space(lines)
+
+
+def test_findmnt_sizes_as_strings_of_digits_are_read():
+    (m,) = parse_space(['{"filesystems": [{"target": "/", "source": "a", "fstype": "ext4", "options": "rw", '
+                        '"size": "100", "avail": "10", "used": "90"}]}']).values()
+    assert (m["size"], m["avail"], m["used"]) == (100, 10, 90)
+
+
+def _quota_problems(zfs):
+    return [p for name, props in sorted(zfs.items()) if "@" not in name for p in quota_problem(name, props, LEAST)]
+
+
+def test_zfs_fuse_quotas_are_read_and_none_is_set_on_the_lab():
+    zfs = parse_zfs(_lines("lab-zfs-fuse-get-quota-ovh3.txt"))
+    assert zfs["rpool/off"]["quota"] == "0" and not _quota_problems(zfs)
+
+
+def test_openzfs2_refquota_nearly_full_is_red_a_half_used_quota_green():
+    zfs = parse_zfs(_lines("openzfs2-get-quota.txt"))
+    (problem,) = _quota_problems(zfs)
+    assert problem.startswith("dataset rpool/data/subvol-113-disk-0: 3.1% of its refquota free (1024 MiB of 32768 MiB)")
+
+
+@pytest.mark.parametrize("props,words", [
+    ({"quota": "1G", "refquota": "0", "used": "1", "referenced": "1"}, "expected bytes"),   # without -p
+    ({"refquota": "0", "used": "1", "referenced": "1"}, "no quota"),                      # not read
+])
+def test_a_quota_not_in_bytes_is_no_evidence(props, words):
+    with pytest.raises(ValueError, match=words):
+        quota_problem("rpool/x", props, LEAST)
+
+
+def test_sto7_manual_step_names_the_commands_to_look():
+    m = ARCH.hosts()[0]
+    message = (f"host {m.name}:\n  - /var/log (ext4 /dev/sda1): 3.0% free (30 MiB of 1000 MiB); expected at least 20%\n"
+               "  - dataset rpool/logs: 2.0% of its quota free (2 MiB of 100 MiB); expected at least 20%")
+    (step,) = steps_for(Finding("STO-7", m, "failed", message), ARCH, _audit({}))
+    assert isinstance(step, Manual)
+    text = "\n".join(step.commands)
+    assert "du -xh --max-depth=2 /var/log" in text and "zfs get -p quota,refquota,used,referenced,usedbysnapshots rpool/logs" in text
