@@ -91,14 +91,16 @@ def _snapshot_lines(dataset, count, seed):
         name = f"{dataset}@autosnap_{created}_hourly"
         out.append(f"{name}\ttype\tsnapshot\n{name}\torigin\t-\n{name}\tcreation\t{created}\n"
                    f"{name}\tguid\t{seed * 1_000_003 + i}\n{name}\tused\t0\n{name}\tavailable\t-\n"
-                   f"{name}\tmountpoint\t-\n{name}\treadonly\t-\n")
+                   f"{name}\tmountpoint\t-\n{name}\treadonly\t-\n{name}\tquota\t-\n{name}\trefquota\t-\n"
+                   f"{name}\treferenced\t{1 << 20}\n")
     return "".join(out)
 
 
 def _dataset_lines(dataset):
     return "".join(f"{dataset}\t{p}\t{v}\n" for p, v in (
         ("type", "filesystem"), ("origin", "-"), ("creation", NOW - 10**7), ("guid", zlib.crc32(dataset.encode())),
-        ("used", 1 << 20), ("available", 1 << 40), ("mountpoint", "/" + dataset), ("readonly", "off")))
+        ("used", 1 << 20), ("available", 1 << 40), ("mountpoint", "/" + dataset), ("readonly", "off"),
+        ("quota", 0), ("refquota", 0), ("referenced", 1 << 20)))
 
 
 def readings(arch, snaps, out_dir):

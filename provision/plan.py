@@ -25,6 +25,8 @@ AUTOMATIC = {   # what the automatic fix does, per requirement (README's table)
     "ZFS-4": "the staging clone made again from the replica's newest snapshot; a dataset in its place renamed aside "
              "to a free name",
     "OPS-1": "OnFailure= restored on the job unit with a drop-in, unit files reloaded",
+    "OPS-2": "start again a failed service the spec names for the machine (its failed state reset first); any "
+             "other failed unit and any unit restart-looping: manual, with the commands to look",
 }
 
 

@@ -207,6 +207,16 @@ class Staging(Strict):
 InstallPath = Annotated[str, Field(pattern=r"^/([^{}]|\{application\})*$")]
 
 
+class Operations(Strict):
+    """OPS-2: a unit that restarted itself this many times since it was last started is restart-looping."""
+    max_restarts: PositiveInt = 3
+
+
+class Space(Strict):
+    """STO-7: the free share every mounted filesystem and every dataset with a quota keeps."""
+    min_free_percent: int = Field(default=20, ge=0, le=100)
+
+
 class Spec(Strict):
     # where every machine clones the configuration repository (users' docs/explain-server-config-in-git.md):
     # a link to <deploy_path>/x in the repository is a link to its own x
@@ -226,6 +236,12 @@ class Spec(Strict):
     replication: Replication
     snapshots: Snapshots
     staging: Staging
+    operations: Operations = Operations()
+    space: Space = Space()
+
+
+# a report of the users' docs/reports/ (file name without .md): the incident a requirement comes from
+REPORT = r"^[0-9]{4}-[0-9]{2}-[A-Za-z0-9][A-Za-z0-9-]*$"
 
 
 class Requirement(Strict):
@@ -233,6 +249,7 @@ class Requirement(Strict):
     severity: Literal["critical", "high", "medium", "low"]
     section: str
     title: str
+    sources: list[Annotated[str, Field(pattern=REPORT)]] = []   # the incident reports it comes from
 
 
 class Catalogue(Strict):

@@ -1,8 +1,8 @@
-"""Job units (OPS-1): failures reported (OnFailure=)."""
+"""Units: job failures reported (OPS-1: OnFailure=); nothing failed or restart-looping (OPS-2)."""
 import re
 from io import StringIO
 
-from pyinfra.operations import files
+from pyinfra.operations import files, server
 
 from provision import units
 from provision.remedies import Action, Manual, _facts, _ids, first_problem, remedy
@@ -68,3 +68,44 @@ def on_failure(f, arch, audit):
                    [(files.put, dict(name=f"write {dropin}", src=StringIO(f"[Unit]\nOnFailure={value}\n"),
                                      dest=dropin, mode="644", create_remote_dir=True)),
                     (units.daemon_reload, dict(name="reload unit files"))])]
+
+
+def _service(name):
+    return name if "." in name.rsplit("@", 1)[-1] else f"{name}.service"
+
+
+@remedy("OPS-2")
+def failed_or_looping(f, arch, audit):
+    """A failed daemon the spec names for the machine's role is started again (its failed state reset
+    first): starting a long-running service changes no data. Anything else failed (a job may roll a
+    replica back or write data when run) and any unit restart-looping (restarting it again fixes
+    nothing: the cause is in its log or configuration) is a manual step with the commands to look."""
+    from checks.test_health import unit_problems
+    from fixtures.probes.processes import machine_units
+    m = f.target
+    states = _facts(audit, m.name).evidence("unit_health")
+    daemons = {_service(u) for u in machine_units(arch, m.name)}
+    jobs = {_service(u) for u in (arch.spec.replication.unit, arch.spec.snapshots.unit)}
+    ops, out = [], []
+    for unit, u in sorted(states.items()):
+        if not unit_problems({unit: u}, arch.spec.operations.max_restarts):
+            continue
+        if u.failed and unit in daemons and unit not in jobs:
+            ops += [(server.shell, dict(name=f"reset the failed state of {unit}",
+                                        commands=[f"systemctl reset-failed {unit}"])),
+                    (units.service, dict(name=f"start {unit}", service=unit, action="start"))]
+        elif u.failed:
+            why = " (a job: starting it runs it now)" if unit in jobs else ""
+            out.append(Manual(m.name, *_ids(f), f"{unit} is failed ({u.result or u.sub}) on {m.name}: a person "
+                              f"finds the cause before starting it again{why}",
+                              [f"# on {m.name}:", f"systemctl status {unit} --no-pager",
+                               f"journalctl -u {unit} -n 50 --no-pager",
+                               "# once the cause is fixed:", f"systemctl reset-failed {unit} && systemctl start {unit}"]))
+        else:
+            out.append(Manual(m.name, *_ids(f), f"{unit} is restart-looping on {m.name} (restarted {u.restarts} "
+                              "times): restarting it again fixes nothing; the cause is in its log or configuration",
+                              [f"# on {m.name}:", f"journalctl -u {unit} -n 50 --no-pager", f"systemctl cat {unit}",
+                               "# once the cause is fixed:", f"systemctl restart {unit}"]))
+    if ops:
+        out.insert(0, Action(m.name, *_ids(f), "start again the failed services its role runs", ops))
+    return out

@@ -1,4 +1,4 @@
-"""Storage (STO-*): the software tree's links, datasets mounted in the containers, read-only assets."""
+"""Storage (STO-*): the software tree's links, datasets mounted in the containers, read-only assets, space."""
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand, operation
 from pyinfra.facts.files import Link
@@ -93,3 +93,24 @@ def assets_read_write(f, arch, audit):
                     f"pct reboot {c.id}"])]
 
 
+
+
+@remedy("STO-7")
+def space_short(f, arch, audit):
+    """Space is freed by removing or moving data, or given by growing a quota or a disk: a person's
+    decision, never automatic. The manual step names, for each filesystem or dataset the check found
+    short, the read-only commands that show what takes the space."""
+    m = f.target
+    commands = [f"# on {m.name}: what takes the space; then remove or move data, or grow the quota or disk"]
+    for line in f.message.splitlines()[1:]:
+        line = line.strip(" -")
+        if line.startswith("dataset "):
+            ds = line.split()[1].rstrip(":")
+            commands += [f"zfs get -p quota,refquota,used,referenced,usedbysnapshots {ds}",
+                         f"zfs list -o name,used,usedbysnapshots,usedbydataset -s used -r {ds} | tail"]
+        elif line.startswith("/"):
+            path = line.split(" (", 1)[0]
+            commands += [f"df -h {path}", f"du -xh --max-depth=2 {path} 2>/dev/null | sort -h | tail -15"]
+    if len(commands) == 1:
+        commands += ["df -h -x tmpfs -x devtmpfs", "zfs get -p quota,refquota,used,referenced  # on a Proxmox host"]
+    return [Manual(m.name, *_ids(f), f"{m.name} is short of free space: {first_problem(f)}", commands)]

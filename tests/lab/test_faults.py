@@ -11,7 +11,7 @@ fault's audit (the faults are ordered so that two in a row never break the same 
 catalogue allows it; otherwise, and after the last fault, by an audit of its own)."""
 import pytest
 
-from fixtures.lab import docker_ops, faults
+from fixtures.lab import docker_ops, faults, remediable
 from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
@@ -43,13 +43,21 @@ PENDING = []   # the fault removed last, its removal not yet proven by an audit
 
 @pytest.fixture(scope="module")
 def paths(lab):
-    """{path: AccessPath}; the prod paths read with keys from their IdentityFile, no ssh-agent (as prod_audit)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("SSH_AUTH_SOCK", raising=False)
-        built = {name: AccessPath(name) for name in EVERY_PATH}
-        yield built
-        if PENDING:   # a selection (-k) without the last test: the last removal is proven here
-            prove_removed(built, PENDING.pop())
+    """{path: AccessPath}; the prod paths read with keys from their IdentityFile, no ssh-agent (as prod_audit).
+    The hosts' job timers are paused meanwhile (well within the maximum lag): a snapshot or replication run
+    fired by its timer while a fault is in would fail because of it and leave its unit failed (OPS-2) into
+    the next fault's audit. Resumed at the end: the jobs run once on every host, then their timers."""
+    client = docker_ops.client()
+    remediable.pause_jobs(client, lab)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.delenv("SSH_AUTH_SOCK", raising=False)
+            built = {name: AccessPath(name) for name in EVERY_PATH}
+            yield built
+            if PENDING:   # a selection (-k) without the last test: the last removal is proven here
+                prove_removed(built, PENDING.pop())
+    finally:
+        remediable.pause_jobs(client, lab, resume=True)
 
 
 def prove_removed(paths, fault):
@@ -83,6 +91,7 @@ def test_in_process_audits_give_the_pytest_audits_verdicts_on_the_healthy_lab(la
         ran = {(c.requirement, c.name): c.outcome for c in healthy_runs.runs[path].cases}
         here = {key: outcome for key, (outcome, _) in verdicts[path].items()}
         problems += [f"{path}: {key}: pytest {ran.get(key, 'not run')}, in process {here.get(key, 'not run')}"
+                     f"{': ' + verdicts[path][key][1][:200] if key in verdicts[path] else ''}"
                      for key in sorted(ran.keys() | here.keys()) if ran.get(key) != here.get(key)]
     assert not problems, "the in-process audit judges otherwise than the pytest audit:\n" + "\n".join(problems)
     compare_paths(verdicts, "healthy lab")
@@ -112,6 +121,7 @@ def test_fault_turns_its_requirement_red_then_green(name, lab, paths):
     finally:
         fault.remove(client)
         PENDING.append(fault)
+        remediable.pause_jobs(client, lab)   # a fault's removal may have resumed the timers it paused
 
 
 @pytest.mark.lab

@@ -50,6 +50,7 @@ CASES = [
      "hosts.off2.containers.off2-reverse-proxy.conf_dirs.1", "pattern"),
     ("storage.yaml", "max_lag_minutes: 420", "max_lag_minutes: -5", "replication.max_lag_minutes", "greater than 0"),
     ("hosts.yaml", "off-memcached: {id: 121,", "off-memcached: {id: 120,", "hosts.off2.containers.off-memcached.id", "already used"),
+    ("health.yaml", "max_restarts: 3", "max_restarts: 0", "operations.max_restarts", "greater than 0"),
 ]
 
 
