@@ -72,17 +72,26 @@ def test_no_root_login_between_hosts_and_operators_only_send(lab):
 
 
 def test_the_images_host_serves_images_from_its_replica(lab):
+    """A file written on the images' source reaches the images host's replica (read-only: ZFS-11) by one
+    replication run, and its nginx serves it."""
     img = lab.spec.web.images
     other = next(h for h in lab.spec.hosts if h != img.host)
     address = lab.spec.hosts[img.host].public_address
+    job = max((r for r in zfs_setup.replicas(lab) if r.target_host == img.host and
+               (img.dataset == r.target or (r.recursive and img.dataset.startswith(r.target + "/")))),
+              key=lambda r: len(r.target))
+    source = job.source + img.dataset[len(job.target):]
     name = f"lab-test-{time.time_ns()}.txt"
-    rc, out = on_host(img.host, f"echo {name} > {zfs_setup.mountpoint(img.dataset)}/{name}")
+    rc, out = on_host(job.source_host, f"echo {name} > {zfs_setup.mountpoint(source)}/{name} && sync && "
+                                       f"zfs snapshot {source}@autosnap_$(date +%Y-%m-%d_%H:%M:%S)_frequently")
     assert rc == 0, out
+    rc, out = on_host(img.host, "/usr/local/sbin/lab-replicate")
+    assert rc == 0, f"lab-replicate on {img.host}: {out[-800:]}"
     docker_ops.put_files(docker_ops.client().containers.get(hosts.container_name(other)),
                          {"/tmp/lab-ca.pem": (tls.ca_pem(), 0o644)}, "test: CA")
     rc, out = on_host(other, f"curl -sS --cacert /tmp/lab-ca.pem --resolve {img.public_name}:443:{address} "
                              f"https://{img.public_name}/{name}")
-    on_host(img.host, f"rm -f {zfs_setup.mountpoint(img.dataset)}/{name}")
+    on_host(job.source_host, f"rm -f {zfs_setup.mountpoint(source)}/{name}")
     assert rc == 0 and name in out, out
 
 
