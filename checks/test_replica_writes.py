@@ -57,28 +57,32 @@ def local_writes(f, dataset):
             "`referenced`); expected equal")
 
 
+def _two_valued(f, props, name, dataset, values):
+    """A property read by `zfs get -p` that is one of two values, else no evidence (with what was printed)."""
+    value = props.get(name)
+    if value not in values:
+        raise MissingEvidence(f"{f.machine}: zfs get -p {name} {dataset} printed {value or 'nothing'}; "
+                              f"expected {' or '.join(values)}")
+    return value
+
+
 @requirement("ZFS-11", over=targets.replicas, reads=reads_replica_host)
 def test_replica_is_never_written_locally(target, facts):
     f = facts[target.target]
     props = f.zfs.get(target.target_dataset)
     if props is None:
         pytest.skip(f"cannot judge: {target.target}:{target.target_dataset} does not exist (ZFS-1 reports it)")
-    readonly = props.get("readonly")
-    if readonly not in ("on", "off"):
-        raise MissingEvidence(f"{f.machine}: zfs get -p readonly {target.target_dataset} printed "
-                              f"{readonly or 'nothing'}; expected on or off")
+    readonly = _two_valued(f, props, "readonly", target.target_dataset, ("on", "off"))
     problems = []
     if readonly != "on":
         problems.append(f"readonly={readonly}; expected readonly=on: a replica written locally (a file, atime "
                         "updates on each read) diverges from its source, and the next syncoid run rolls it back "
                         "or stops on it")
     found = local_writes(f, target.target_dataset)
-    if found:
-        problems.append(found)
     if found is None:
         report(problems, _where(target))
         pytest.skip(f"cannot tell what was written: {target.target_dataset} has no snapshot (ZFS-2 reports it)")
-    report(problems, _where(target))
+    report(problems + [found] if found else problems, _where(target))
 
 
 @requirement("ZFS-11", over=targets.staging_clones, reads=targets.reads_host_of)
@@ -87,10 +91,7 @@ def test_staging_clone_stays_mounted(target, facts):
     props = f.zfs.get(target.clone)
     if props is None:
         pytest.skip(f"cannot judge: {target.host}:{target.clone} does not exist (ZFS-4 reports it)")
-    mounted = props.get("mounted")
-    if mounted not in ("yes", "no"):
-        raise MissingEvidence(f"{f.machine}: zfs get -p mounted {target.clone} printed {mounted or 'nothing'}; "
-                              "expected yes or no")
+    mounted = _two_valued(f, props, "mounted", target.clone, ("yes", "no"))
     problems = []
     if mounted != "yes":
         problems.append(f"{target.clone} is not mounted (mountpoint {props.get('mountpoint', '?')}); expected "
