@@ -1,14 +1,18 @@
 """Each fault of the lab turns exactly its requirement red, and the audit is green once it is removed; the
-same lab, healthy and under each fault (applied once), gets the docker inventory's verdict through both prod
-access paths (ssh + sudo with ProxyJump, ssh + pct exec on the host), for every check they run.
+same lab, healthy and under each fault, gets the docker inventory's verdict through both prod access paths (ssh +
+sudo with ProxyJump, ssh + pct exec on the host), for every check they run.
 
-Each fault is applied once and read once by each path: every machine through docker (only the fault's
-requirement may turn red), then the machines its red cases read through both prod paths at once (every path
-was shown equal on every machine of the healthy lab); the verdicts are computed in this process from those
-readings (tests/lab/inprocess.py), which the first test proves equal to the pytest audits' (as users run
-them) on the healthy lab. A fault's removal is proven by the next
-fault's audit (the faults are ordered so that two in a row never break the same requirement when the
-catalogue allows it; otherwise, and after the last fault, by an audit of its own)."""
+The faults are applied in batches, each fault of a batch breaking a requirement of its own, and each batch is
+read once by each path: every machine through docker (exactly the batch's requirements may turn red), then the
+machines its red cases read through both prod paths at once (every path was shown equal on every machine of the
+healthy lab); the verdicts are computed in this process from those readings (tests/lab/inprocess.py), which the
+first test proves equal to the pytest audits' (as users run them) on the healthy lab. When a batch's reading is
+not exactly its requirements, each of its faults is read again alone (the authority for that fault). A batch's
+removal is proven by the next batch's reading (two batches in a row share no requirement when the catalogue
+allows it; otherwise, and after the last batch, by an audit of its own)."""
+import warnings
+from dataclasses import dataclass, field
+
 import pytest
 
 from fixtures.lab import docker_ops, faults, remediable
@@ -19,26 +23,39 @@ from tests.lab.inprocess import EVERY_PATH, AccessPath, audit_every_path, audit_
 from tests.lab.prod_access import PATHS
 
 
-def interleaved(catalogue):
-    """Fault names, sorted within a requirement, ordered so that no two in a row break the same requirement
-    when the catalogue allows it (the most numerous requirement first among those allowed)."""
-    groups = {}
+BATCH_SIZE = 8   # faults applied at once and read once (each of its own requirement)
+
+
+def batches(catalogue, size=BATCH_SIZE):
+    """Fault names in batches: within a batch every fault breaks a requirement of its own and shares nothing
+    (Fault.shares) with another, and two batches in a row share no requirement when the catalogue allows it (the
+    requirements with the most faults left first), so that each batch's reading also proves the batch before it
+    removed. A fault marked `alone` is a batch of its own."""
+    groups, alone = {}, []
     for name in sorted(catalogue):
-        groups.setdefault(catalogue[name].requirement, []).append(name)
-    order, last = [], None
+        (alone.append([name]) if catalogue[name].alone
+         else groups.setdefault(catalogue[name].requirement, []).append(name))
+    out, last = [], set()
     while groups:
-        allowed = [r for r in groups if r != last] or list(groups)
-        req = min(allowed, key=lambda r: (-len(groups[r]), r))
-        order.append(groups[req].pop(0))
-        if not groups[req]:
+        ranked = sorted(groups, key=lambda r: (r in last, not catalogue[groups[r][0]].shares, -len(groups[r]), r))
+        batch, taken = [], set()
+        for req in ranked:
+            fault = catalogue[groups[req][0]]
+            if len(batch) < size and (req not in last or not batch) and not taken & set(fault.shares):
+                batch.append(groups[req].pop(0))
+                taken |= set(fault.shares)
+        for req in [r for r in groups if not groups[r]]:
             del groups[req]
-        last = req
-    return order
+        out.append(batch)
+        last = {catalogue[n].requirement for n in batch}
+    return out + alone
 
 
 CATALOGUE = faults.catalogue(Architecture(load_spec(DEFAULT_SPEC)))
-ORDER = interleaved(CATALOGUE)
-PENDING = []   # the fault removed last, its removal not yet proven by an audit
+BATCHES = batches(CATALOGUE)
+ORDER = [name for batch in BATCHES for name in batch]
+BATCH_OF = {name: i for i, batch in enumerate(BATCHES) for name in batch}
+PENDING = []   # the faults removed last, their removal not yet proven by an audit
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +72,17 @@ def paths(lab):
             built = {name: AccessPath(name) for name in EVERY_PATH}
             yield built
             if PENDING:   # a selection (-k) without the last test: the last removal is proven here
-                prove_removed(built, PENDING.pop())
+                prove_removed(built, list(PENDING))
     finally:
         remediable.pause_jobs(client, lab, resume=True)
 
 
-def prove_removed(paths, fault):
-    """An audit of its own: the lab is green again after the fault's removal."""
+def prove_removed(paths, removed):
+    """An audit of its own: the lab is green again after the faults' removal."""
+    PENDING.clear()
     docker = paths["docker"].audit()
-    assert not failing(docker), f"{fault.name}: not green after the fault was removed:\n{red(docker)}"
+    assert not failing(docker), \
+        f"{', '.join(f.name for f in removed)}: not green after the faults were removed:\n{red(docker)}"
 
 
 def compare_paths(verdicts, when, paths=None):
@@ -97,35 +116,113 @@ def test_in_process_audits_give_the_pytest_audits_verdicts_on_the_healthy_lab(la
     compare_paths(verdicts, "healthy lab")
 
 
+@dataclass
+class BatchReading:
+    """A batch of faults applied at once and read once by every path; a fault whose requirement the batch's
+    reading could not show alone (another requirement red, or its own not) is read again with no other in."""
+    wanted: set
+    verdicts: dict = field(default_factory=dict)
+    problems: dict = field(default_factory=dict)   # fault name -> why its reading is not to be judged
+    alone: dict = field(default_factory=dict)      # fault name -> verdicts read with that fault alone
+    leftover: str = ""                             # the batch before, not green after its removal
+
+
+def apply_read_remove(client, lab, paths, batch, reading, key=None):
+    """Apply the faults, read the lab by every path (docker on every machine, the prod paths on the machines of
+    the red cases), remove them (in reverse), pause the job timers again (a removal may have resumed them)."""
+    applied = []
+    try:
+        for fault in batch:
+            try:
+                fault.apply(client)
+            except Exception as exc:
+                reading.problems[fault.name] = f"could not be applied: {exc}"
+                raise
+            applied.append(fault)
+        verdicts = audit_fault(list(paths.values()))
+        if key:
+            reading.alone[key] = verdicts
+        else:
+            reading.verdicts = verdicts
+    except Exception as exc:
+        for fault in batch:
+            reading.problems.setdefault(fault.name, f"the batch was not read: {type(exc).__name__}: {exc}")
+    finally:
+        for fault in reversed(applied):
+            try:
+                fault.remove(client)
+            except Exception as exc:
+                reading.problems[fault.name] = f"could not be removed: {exc}"
+        PENDING.extend(applied)
+        remediable.pause_jobs(client, lab)
+
+
+def read_batch(batch, lab, paths):
+    client = docker_ops.client()
+    reading = BatchReading({f.requirement for f in batch})
+    previous = list(PENDING)
+    if previous and {f.requirement for f in previous} & reading.wanted:   # this reading could not tell them apart
+        try:
+            prove_removed(paths, previous)
+        except AssertionError as exc:
+            reading.leftover = str(exc)
+        previous = []
+    PENDING.clear()
+    apply_read_remove(client, lab, paths, batch, reading)
+    if reading.problems:
+        return reading
+    got = failing(reading.verdicts["docker"])
+    left = {f.requirement for f in previous} & got
+    if left:
+        reading.leftover = (f"{', '.join(f.name for f in previous if f.requirement in left)}: not green after the "
+                            f"faults were removed (the next batch's reading):\n{red(reading.verdicts['docker'])}")
+    if got != reading.wanted and len(batch) > 1:
+        warnings.warn(f"batch {', '.join(f.name for f in batch)}: read {' '.join(sorted(got)) or 'green'} for "
+                      f"{' '.join(sorted(reading.wanted))}; each of its faults read again alone")
+        for fault in batch:   # read alone; each alone reading also proves the one before it removed
+            PENDING.clear()
+            apply_read_remove(client, lab, paths, [fault], reading, key=fault.name)
+    return reading
+
+
+READINGS = {}   # batch index -> BatchReading
+
+
+def selected_faults(session):
+    return {item.callspec.params["name"] for item in session.items
+            if getattr(item, "originalname", "") == "test_fault_turns_its_requirement_red_then_green"}
+
+
 @pytest.mark.lab
 @pytest.mark.parametrize("name", ORDER)
-def test_fault_turns_its_requirement_red_then_green(name, lab, paths):
-    fault = faults.catalogue(lab)[name]
-    client = docker_ops.client()
-    previous = PENDING.pop() if PENDING else None
-    if previous and previous.requirement == fault.requirement:   # this audit could not tell them apart
-        prove_removed(paths, previous)
-        previous = None
-    fault.apply(client)
-    try:
-        verdicts = audit_fault(list(paths.values()))
-        got = failing(verdicts["docker"])
-        if previous:
-            assert previous.requirement not in got, \
-                f"{previous.name}: not green after the fault was removed:\n{red(verdicts['docker'])}"
-        assert got == {fault.requirement}, (
-            f"{name}: expected only {fault.requirement} red, got:\n{red(verdicts['docker'])}"
-            + (f"\n(the fault before, {previous.name}, was removed just before this one was applied)"
-               if previous else ""))
-        compare_paths(verdicts, f"fault {name}", paths)
-    finally:
-        fault.remove(client)
-        PENDING.append(fault)
-        remediable.pause_jobs(client, lab)   # a fault's removal may have resumed the timers it paused
+def test_fault_turns_its_requirement_red_then_green(name, lab, paths, request):
+    """The fault's requirement is red under it (with the other faults of its batch in: each of another
+    requirement) and nothing else is, by docker and by both prod paths; green again after its removal (the
+    next batch's reading, or an audit of its own)."""
+    index = BATCH_OF[name]
+    if index not in READINGS:
+        chosen = selected_faults(request.session)
+        catalogue = faults.catalogue(lab)
+        READINGS[index] = read_batch([catalogue[n] for n in BATCHES[index] if n in chosen], lab, paths)
+    reading = READINGS[index]
+    fault = CATALOGUE[name]
+    if name == next(n for n in BATCHES[index] if n in selected_faults(request.session)):
+        assert not reading.leftover, reading.leftover
+    assert name not in reading.problems, f"{name}: {reading.problems[name]}"
+    alone = name in reading.alone
+    verdicts = reading.alone[name] if alone else reading.verdicts
+    wanted = {fault.requirement} if alone else reading.wanted
+    got = failing(verdicts["docker"])
+    others = [n for n in BATCHES[index] if n != name and n in selected_faults(request.session)]
+    assert got == wanted, (
+        f"{name}: expected {' '.join(sorted(wanted))} red"
+        + ("" if alone else f" (its batch: {', '.join(others)})") + f", got:\n{red(verdicts['docker'])}"
+        + ("\n(read alone, its batch's reading having been otherwise)" if alone and others else ""))
+    compare_paths(verdicts, f"fault {name}" + ("" if alone else f" (with {', '.join(others)})"), paths)
 
 
 @pytest.mark.lab
 def test_the_lab_is_green_after_the_last_fault_is_removed(lab, paths):
     if not PENDING:
         pytest.skip("no fault was applied in this run")
-    prove_removed(paths, PENDING.pop())
+    prove_removed(paths, list(PENDING))
