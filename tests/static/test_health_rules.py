@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from confs import layout
+from confs import check_job_timeouts, layout
 from confs.audit import run_gate, static_findings
 from confs.errors import ConfParseError
 from confs.example import write_example
 from confs.logrotate import covers, parse_logrotate_text
+from confs.repo import ConfRepo
 from confs.nginx import parse_nginx_text
 from specs import load_spec
 from specs.architecture import Architecture
@@ -183,39 +184,57 @@ def test_a_logrotate_file_that_does_not_parse_is_one_finding_and_proves_no_absen
 
 
 # -- OPS-3: job units and their time-out -------------------------------------------------------------
+# The rule is read directly: the gate reports OPS-3 once the requirement is in the catalogue (with its live
+# check and lab fault, another branch); until then its findings are held back (confs.audit._catalogued).
+def _ops3(repo):
+    return check_job_timeouts.check(ARCH, ConfRepo(repo, ARCH.conf_dir_machines(), ARCH.spec.deploy_path))
+
+
+def ops3(repo):
+    return {(f.requirement, f.file, f.line) for f in _ops3(repo)}
+
+
+def ops3_messages(repo):
+    return "\n".join(map(str, _ops3(repo)))
+
+
+def test_the_gate_reports_ops3_exactly_when_the_catalogue_has_it(repo):
+    from specs import load_requirements
+    edit(repo, SYNCOID, "TimeoutStartSec=6h\n", "")
+    assert ("OPS-3" in {r for r, _, _ in found(repo)}) == ("OPS-3" in load_requirements())
 def test_a_oneshot_job_without_timeout_is_a_finding(repo):
     edit(repo, SYNCOID, "TimeoutStartSec=6h\n", "")
-    assert found(repo) == {("OPS-3", SYNCOID, None)}, messages(repo)
-    assert "infinity" in messages(repo)
+    assert ops3(repo) == {("OPS-3", SYNCOID, None)}, ops3_messages(repo)
+    assert "infinity" in ops3_messages(repo)
 
 
 @pytest.mark.parametrize("value", ["infinity", "0"])
 def test_a_timeout_of_no_limit_is_a_finding_at_its_line(repo, value):
     line = edit(repo, SYNCOID, "TimeoutStartSec=6h", f"TimeoutStartSec={value}")
-    assert found(repo) == {("OPS-3", SYNCOID, line)}, messages(repo)
+    assert ops3(repo) == {("OPS-3", SYNCOID, line)}, ops3_messages(repo)
 
 
 def test_runtime_max_does_not_bound_a_oneshot_job_and_timeout_sec_does(repo):
     edit(repo, SYNCOID, "TimeoutStartSec=6h", "RuntimeMaxSec=6h")
-    assert found(repo) == {("OPS-3", SYNCOID, None)}, messages(repo)
+    assert ops3(repo) == {("OPS-3", SYNCOID, None)}, ops3_messages(repo)
     edit(repo, SYNCOID, "RuntimeMaxSec=6h", "TimeoutSec=6h")
-    assert found(repo) == set(), messages(repo)
+    assert ops3(repo) == set(), ops3_messages(repo)
 
 
 def test_a_timer_started_simple_service_needs_runtime_max(repo):
     unit = f"{OTHER}/systemd/system/backup.service"
     write(repo, f"{OTHER}/systemd/system/backup.timer", "[Timer]\nOnCalendar=daily\n")
     write(repo, unit, "[Service]\nExecStart=/usr/local/bin/backup\nTimeoutStartSec=1h\n")
-    assert found(repo) == {("OPS-3", unit, None)}, messages(repo)
-    assert "RuntimeMaxSec" in messages(repo)
+    assert ops3(repo) == {("OPS-3", unit, None)}, ops3_messages(repo)
+    assert "RuntimeMaxSec" in ops3_messages(repo)
     write(repo, unit, "[Service]\nExecStart=/usr/local/bin/backup\nRuntimeMaxSec=3h\n")
-    assert found(repo) == set(), messages(repo)
+    assert ops3(repo) == set(), ops3_messages(repo)
 
 
 def test_a_package_unit_with_only_a_drop_in_here_is_not_judged(repo):
     write(repo, f"{OTHER}/systemd/system/certbot.timer", "[Timer]\nOnCalendar=twice-daily\n")
     write(repo, f"{OTHER}/systemd/system/certbot.service.d/override.conf", "[Unit]\nOnFailure=x@%n.service\n")
-    assert found(repo) == set(), messages(repo)
+    assert ops3(repo) == set(), ops3_messages(repo)
 
 
 # -- the logrotate parser and nginx log paths ------------------------------------------------------
