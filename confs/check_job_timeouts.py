@@ -17,9 +17,9 @@ A value of `infinity` or `0` is no time-out.
 from pathlib import PurePosixPath
 
 from confs import layout
-from confs.check_units import job_units, unit_files, unread_files
+from confs.check_units import job_units, timer_services, unit_files, unread_files
 from confs.findings import Finding
-from confs.systemd import Unit, unit_from_files
+from confs.systemd import unit_from_files
 
 REQ = "OPS-3"
 NO_LIMIT = frozenset(("infinity", "0", "0s"))
@@ -29,15 +29,8 @@ def jobs(arch, repo):
     """[(folders, service, what)] of the job units, each named once per folder set."""
     out = [(layout.dirs(arch, host), unit, does) for host, unit, _, does in job_units(arch)]
     for folder in sorted({s.folder for s in repo.seen}):
-        machines = repo.machines_of_folder.get(folder, [])
-        folders = sorted({folder} | {d for m in machines for d in layout.dirs(arch, m)})
-        for seen, lines in repo.files([folder], "systemd"):
-            p = PurePosixPath(seen.inner)
-            if not p.name.endswith(".timer") or p.parent.name.endswith(".d"):
-                continue
-            started = [s.value for s in Unit(p.name, lines).get("Timer", "Unit")]
-            service = started[-1] if started else p.name[:-len(".timer")] + ".service"
-            out.append((folders, service, f"started by {p.name}"))
+        folders = layout.sharing(arch, repo, folder)
+        out += [(folders, service, f"started by {timer}") for timer, service in timer_services(repo, [folder])]
     return out
 
 

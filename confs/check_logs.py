@@ -55,11 +55,6 @@ def writers(repo, folder):
     return out
 
 
-def rule_folders(arch, repo, folder):
-    machines = repo.machines_of_folder.get(folder, [])
-    return sorted({folder} | {d for m in machines for d in layout.dirs(arch, m)})
-
-
 def rules(repo, folders):
     """([(real file, Stanza)], names of logrotate.d files, complete?) of these folders."""
     stanzas, names, complete = [], set(), True
@@ -86,7 +81,7 @@ def check(arch, repo):
         found = writers(repo, folder)
         if not found:
             continue
-        folders = rule_folders(arch, repo, folder)
+        folders = layout.sharing(arch, repo, folder)
         stanzas, names, complete = rules(repo, folders)
         if not complete:
             continue

@@ -117,8 +117,7 @@ def _redis_units(arch, repo):
     """[((unit, conf seen, conf), files read)] of every Redis unit the repository shows, once each."""
     out, done = [], set()
     for folder in sorted({s.folder for s in repo.seen}):
-        machines = repo.machines_of_folder.get(folder, [])
-        folders = sorted({folder} | {d for m in machines for d in layout.dirs(arch, m)})
+        folders = layout.sharing(arch, repo, folder)
         for name in _unit_names(repo, [folder]):
             files = unit_files(repo, folders, name)
             key = tuple(s.real for s, _ in files)
