@@ -23,7 +23,8 @@ from confs.systemd import Unit
 
 REQ = "STO-7"
 NGINX_PREFIX = "/usr/share/nginx"
-# rules a Debian package installs where its program is configured: {format: (file name, patterns)}
+# rules a Debian package installs where its program is configured (a file of that format in the machine's
+# folders), unless the machine ships a logrotate.d file of the same name: {format: (file name, patterns)}
 PACKAGE_RULES = {"nginx": ("nginx", ("/var/log/nginx/*.log",))}
 NGINX_VARIABLE = re.compile(r"\$\{?[A-Za-z0-9_]+\}?")
 UNIT_SPECIFIER = re.compile(r"%(.)")
@@ -85,11 +86,12 @@ def check(arch, repo):
         stanzas, names, complete = rules(repo, folders)
         if not complete:
             continue
-        for real, line, what, written, path, fmt in found:
+        package_patterns = [p for fmt, (name, patterns) in PACKAGE_RULES.items()
+                            if name not in names and repo.has(folders, fmt) for p in patterns]
+        for real, line, what, written, path, _ in found:
             if any(st.covers(path) for _, st in stanzas):
                 continue
-            package = PACKAGE_RULES.get(fmt)
-            if package and package[0] not in names and any(covers(p, path) for p in package[1]):
+            if any(covers(p, path) for p in package_patterns):
                 continue
             missing.setdefault((real, line, what, written), []).append(folder)
     out = []

@@ -175,6 +175,14 @@ def test_a_unit_appending_to_a_file_no_rule_rotates_is_a_finding(repo):
     assert found(repo) == set(), messages(repo)
 
 
+def test_the_nginx_package_rule_applies_where_nginx_is_configured_only(repo):
+    text = "[Service]\nType=oneshot\nExecStart=/bin/true\nStandardOutput=append:/var/log/nginx/job.log\n"
+    write(repo, f"{layout.folder(ARCH, PROXY)}/systemd/system/job.service", text)
+    assert found(repo, "STO-7") == set(), messages(repo)
+    write(repo, f"{OTHER}/systemd/system/job.service", text)
+    assert found(repo, "STO-7") == {("STO-7", f"{OTHER}/systemd/system/job.service", 4)}, messages(repo)
+
+
 def test_a_logrotate_file_that_does_not_parse_is_one_finding_and_proves_no_absence(repo):
     edit(repo, SITE, "access_log /var/log/nginx/", "access_log /srv/logs-nginx/")
     rule = f"{layout.folder(ARCH, PROXY)}/logrotate.d/nginx-data"
