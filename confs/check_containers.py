@@ -14,6 +14,7 @@ each container starts when its host boots, and its systemd can run.
 from pathlib import PurePosixPath
 
 from confs.findings import Finding
+from confs.pve import TRUE_WORDS
 
 REQ = "OPS-2"
 SYSTEMD_OSTYPES = frozenset(("debian", "ubuntu", "centos", "fedora", "opensuse", "archlinux", "nixos"))
@@ -33,14 +34,11 @@ def examined(repo):
     return sorted({s.real for s in repo.seen if s.fmt == "pve"})
 
 
-def _name(real, container):
+def container_problems(real, container):
+    """[(line, message)] for one definition."""
     ct = PurePosixPath(real).stem.removeprefix("lxc_")
     host = container.get("hostname")
-    return f"container {ct}" + (f" ({host[0]})" if host else "")
-
-
-def container_problems(name, container):
-    """[(line, message)] for one definition."""
+    name = f"container {ct}" + (f" ({host[0]})" if host else "")
     template, _ = container.flag("template")
     if template:
         return []
@@ -49,17 +47,17 @@ def container_problems(name, container):
     if not onboot:
         said = "`onboot: 0`" if line else "no `onboot: 1`"
         out.append((line, f"{name} has {said}: Proxmox does not start it when its host boots, so it stays down "
-                          "after every reboot until started by hand; set `onboot: 1` (pct set <id> --onboot 1)"))
+                          f"after every reboot until started by hand; set `onboot: 1` (pct set {ct} --onboot 1)"))
     unprivileged, _ = container.flag("unprivileged")
     ostype = container.get("ostype")
     if unprivileged and ostype and ostype[0].lower() in SYSTEMD_OSTYPES:
         features, fline = container.features()
-        if features.get("nesting", "0").lower() not in ("1", "yes", "true", "on"):
+        if features.get("nesting", "0").lower() not in TRUE_WORDS:
             had = f"`features: {container.get('features')[0]}`" if fline else "no `features: nesting=1`"
             out.append((fline, f"{name} is unprivileged, runs {ostype[0]} (systemd) and has {had}: without "
                                "nesting AppArmor denies systemd's mount namespaces, so services such as "
                                "systemd-logind, systemd-networkd and logrotate fail (\"Failed to set up mount "
-                               "namespacing\"); add nesting=1 to its features (pct set <id> --features "
+                               f"namespacing\"); add nesting=1 to its features (pct set {ct} --features "
                                "nesting=1, keeping the others) and restart it"))
     return out
 
@@ -67,4 +65,4 @@ def container_problems(name, container):
 def check(arch, repo):
     return [Finding(REQ, real, line, message)
             for real, container in definitions(repo)
-            for line, message in container_problems(_name(real, container), container)]
+            for line, message in container_problems(real, container)]
