@@ -9,7 +9,8 @@ each container starts when its host boots, and its systemd can run.
   without nesting, so systemd-networkd, systemd-logind and logrotate fail ("Failed to set up mount
   namespacing"; the users' docs/proxmox.md "Systemd needs nesting capability", 2023-06-07 and
   2023-07 reports; Proxmox warns "Systemd 247 detected. You may need to enable nesting"). A
-  privileged container, or an OS without systemd (alpine, gentoo, devuan) or not said, is not judged.
+  privileged container, one without AppArmor confinement (`lxc.apparmor.profile: unconfined`), or an OS
+  without systemd (alpine, gentoo, devuan) or not said, is not judged.
 """
 from pathlib import PurePosixPath
 
@@ -50,7 +51,9 @@ def container_problems(real, container):
                           f"after every reboot until started by hand; set `onboot: 1` (pct set {ct} --onboot 1)"))
     unprivileged, _ = container.flag("unprivileged")
     ostype = container.get("ostype")
-    if unprivileged and ostype and ostype[0].lower() in SYSTEMD_OSTYPES:
+    profile = container.get("lxc.apparmor.profile")
+    confined = not (profile and profile[0].strip() == "unconfined")
+    if unprivileged and confined and ostype and ostype[0].lower() in SYSTEMD_OSTYPES:
         features, fline = container.features()
         if features.get("nesting", "0").lower() not in TRUE_WORDS:
             had = f"`features: {container.get('features')[0]}`" if fline else "no `features: nesting=1`"

@@ -103,8 +103,9 @@ def test_features_without_nesting_is_a_finding_at_its_line(repo):
     assert found(repo) == {("OPS-2", PVE, line)}, messages(repo)
 
 
-@pytest.mark.parametrize("old, new", [("unprivileged: 1", "unprivileged: 0"), ("ostype: debian", "ostype: alpine")],
-                         ids=["privileged", "no-systemd"])
+@pytest.mark.parametrize("old, new", [("unprivileged: 1", "unprivileged: 0"), ("ostype: debian", "ostype: alpine"),
+                                      ("unprivileged: 1", "unprivileged: 1\nlxc.apparmor.profile: unconfined")],
+                         ids=["privileged", "no-systemd", "unconfined"])
 def test_nesting_is_not_asked_where_systemd_is_not_blocked(repo, old, new):
     edit(repo, PVE, "features: nesting=1\n", "")
     edit(repo, PVE, old, new)
