@@ -86,7 +86,7 @@ def extra_files(arch):
             yield layout.pve_file(arch, host, cid), (
                 f"arch: amd64\ncores: 2\nhostname: misc-{cid}\nmemory: 4096\n"
                 f"net0: name=eth0,bridge=vmbr1,ip={arch.networks[host].network_address + 200}/24,type=veth\n"
-                f"rootfs: zfs-hdd:subvol-{cid}-disk-0,size=10G\nunprivileged: 1\n"
+                f"onboot: 1\nrootfs: zfs-hdd:subvol-{cid}-disk-0,size=10G\nunprivileged: 1\n"
                 f"mp0: /zfs-hdd/misc/{cid}/data,mp=/srv/data\n\n[daily]\narch: amd64\nsnaptime: 1700000000\n")
 
     def stunnel():
@@ -102,7 +102,7 @@ def extra_files(arch):
             host = hosts[n % len(hosts)]
             base = f"{layout.folder(arch, host)}/systemd/system/job{n}"
             yield f"{base}.service", ("[Unit]\nOnFailure=email-failures@%n.service\n\n[Service]\nType=oneshot\n"
-                                      "ExecStart=/usr/sbin/zpool status -x\n")
+                                      "ExecStart=/usr/sbin/zpool status -x\nTimeoutStartSec=10m\n")
             yield f"{base}.timer", "[Timer]\nOnCalendar=hourly\n\n[Install]\nWantedBy=timers.target\n"
 
     streams = [sites(), snippets(), containers(), stunnel(), units()]

@@ -221,22 +221,26 @@ def job_units(arch):
     return out
 
 
-def timer_jobs(arch, repo):
-    """[(machine, service, on_failure, what)] for every service a timer the repository ships in a
-    machine's folder starts (its Unit=, else the timer's own name)."""
+def timer_services(repo, folders):
+    """[(timer, service)] of every timer these folders ship and the service it starts (its Unit=, else
+    the timer's own name)."""
     from confs.systemd import Unit
     out = []
-    machines = list(arch.spec.hosts) + [c.name for c in arch.containers()]
-    for machine in machines:
-        for seen, lines in repo.files(layout.dirs(arch, machine), "systemd"):
-            p = PurePosixPath(seen.inner)
-            if not p.name.endswith(".timer") or p.parent.name.endswith(".d"):
-                continue
-            timer = Unit(p.name, lines)
-            started = [s.value for s in timer.get("Timer", "Unit")]
-            service = started[-1] if started else p.name[:-len(".timer")] + ".service"
-            out.append((machine, service, arch.spec.snapshots.on_failure, f"scheduled ({p.name})"))
+    for seen, lines in repo.files(folders, "systemd"):
+        p = PurePosixPath(seen.inner)
+        if not p.name.endswith(".timer") or p.parent.name.endswith(".d"):
+            continue
+        started = [s.value for s in Unit(p.name, lines).get("Timer", "Unit")]
+        out.append((p.name, started[-1] if started else p.name[:-len(".timer")] + ".service"))
     return out
+
+
+def timer_jobs(arch, repo):
+    """[(machine, service, on_failure, what)] for every service a timer the repository ships in a
+    machine's folder starts."""
+    machines = list(arch.spec.hosts) + [c.name for c in arch.containers()]
+    return [(machine, service, arch.spec.snapshots.on_failure, f"scheduled ({timer})")
+            for machine in machines for timer, service in timer_services(repo, layout.dirs(arch, machine))]
 
 
 def all_jobs(arch, repo):

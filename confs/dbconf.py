@@ -23,6 +23,7 @@ class DbConf:
     binds: Optional[list] = None        # [(address, line)]; None when the file does not decide
     port: Optional[tuple] = None        # (port, line)
     secrets: list = field(default_factory=list)     # [(what, line)] of passwords written in the file
+    options: dict = field(default_factory=dict)     # {key: (value, line)} of the options a rule reads
 
     def every_address(self):
         """(line or None) when the server listens on every address, else False."""
@@ -54,7 +55,12 @@ def parse_redis(path):
             conf.port = (int(words[1]), number)
         elif key in ("requirepass", "masterauth") and len(words) > 1:
             conf.secrets.append((key, number))
+        elif key in REDIS_OPTIONS and len(words) > 1:
+            conf.options[key] = (words[1].strip("\"'").lower(), number)
     return conf
+
+
+REDIS_OPTIONS = ("supervised", "daemonize")
 
 
 def parse_memcached(path):

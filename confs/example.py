@@ -195,7 +195,9 @@ def systemd_files(arch):
                 f"[Unit]\nDescription=ZFS replication jobs (one syncoid run a line)\nOnFailure={notify}\n\n"
                 "[Service]\nType=oneshot\n"
                 "ExecStart=/bin/bash -c 'R=0; while read -a a; do syncoid \"$${a[@]}\" </dev/null || R=1; "
-                "done < /etc/sanoid/syncoid-args.conf; exit $$R'\n")
+                "done < /etc/sanoid/syncoid-args.conf; exit $$R'\n"
+                "# a hung run (a remote that stopped answering) ends and fails: the users' bound\n"
+                "TimeoutStartSec=6h\n")
         else:
             out[f"{base}/{unit}.d/override.conf"] = f"[Unit]\nOnFailure={notify}\n"
     return out

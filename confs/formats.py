@@ -5,6 +5,7 @@ import re
 from pathlib import PurePosixPath
 
 from confs.dbconf import parse_memcached, parse_mongod, parse_mysql, parse_redis
+from confs.logrotate import parse_logrotate
 from confs.nginx import parse_nginx
 from confs.pve import parse_pve
 from confs.sanoid import parse_sanoid
@@ -14,13 +15,14 @@ from confs.systemd import read_unit_file
 
 PARSERS = {"nginx": parse_nginx, "pve": parse_pve, "sanoid": parse_sanoid, "stunnel": parse_stunnel,
            "syncoid": parse_syncoid, "systemd": read_unit_file, "redis": parse_redis,
-           "mongod": parse_mongod, "memcached": parse_memcached, "mysql": parse_mysql}
+           "mongod": parse_mongod, "memcached": parse_memcached, "mysql": parse_mysql,
+           "logrotate": parse_logrotate}
 
 # the requirements a format serves (a file of it that does not read blocks them)
 REQUIREMENTS = {
     "nginx": ("WEB-1",), "stunnel": ("NET-3",), "pve": ("STO-2",), "sanoid": ("ZFS-3",),
     "syncoid": ("ZFS-1",), "systemd": ("OPS-1",), "redis": ("NET-2",), "mongod": ("NET-2",),
-    "memcached": ("NET-2",), "mysql": ("NET-2",),
+    "memcached": ("NET-2",), "mysql": ("NET-2",), "logrotate": ("STO-7",),
 }
 
 NOT_CONFIG = {".md", ".txt", ".pem", ".crt", ".key", ".sh", ".py", ".json", ".yaml", ".yml", ".html", ".png",
@@ -31,7 +33,7 @@ PVE_FILE = re.compile(r"^lxc_[0-9]+\.conf$")
 # folders of things no requirement of the catalogue is about: (name, what)
 NOT_READ = (
     ("fail2ban", "fail2ban rules"), ("fail2ban-nftables", "fail2ban rules"), ("munin", "munin monitoring"),
-    ("logrotate.d", "log rotation"), ("php", "PHP settings"), ("cron.d", "cron jobs of an application"),
+("php", "PHP settings"), ("cron.d", "cron jobs of an application"),
     ("cron.d-disabled", "disabled cron jobs"), ("default", "daemon defaults (/etc/default)"),
     ("modprobe.d", "kernel module options"), ("sysctl.d", "kernel settings"), ("sshd_config", "sshd settings"),
     ("www", "web content"), ("nftables.conf.d", "firewall rules"), ("matomo", "Matomo settings"),
@@ -64,6 +66,8 @@ def classify_why(inner):
         if name.endswith(".d") and name[:-2].endswith(UNIT_SUFFIXES):
             return "systemd", None          # a drop-in folder (seen here when it is a link)
         return None, "a systemd file outside a <unit>.d/ folder: the unit it changes is not said"
+    if (dirs and dirs[-1] == "logrotate.d" or name == "logrotate.conf") and suffix not in NOT_CONFIG:
+        return "logrotate", None
     if name == "redis.conf":
         return "redis", None
     if name == "mongod.conf":

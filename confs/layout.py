@@ -14,6 +14,13 @@ def dirs(arch, machine):
     return list(arch.conf_dirs(machine))
 
 
+def sharing(arch, repo, name):
+    """The folders read together with folder `name`: it and every folder of the machines that use it (the
+    spec's conf_dirs); a folder no machine of the spec names is read alone."""
+    machines = repo.machines_of_folder.get(name, [])
+    return sorted({name} | {d for m in machines for d in dirs(arch, m)})
+
+
 def folder(arch, machine):
     """The folder a missing file of a machine is expected in (its first)."""
     return f"{ROOT}/{dirs(arch, machine)[0]}"

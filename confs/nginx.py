@@ -129,6 +129,7 @@ class NginxFile:
     proxy_passes: tuple     # every proxy_pass of the file, in or out of server blocks
     variables: dict = None  # $name -> [(value, line)] from set and map
     error: str = None       # set (by parse_nginx_dump) for a file that does not parse: why
+    logs: tuple = ()        # (directive, path, line) of every access_log / error_log writing to a file
 
 
 def proxy_pass(arg, line, location=""):
@@ -331,7 +332,18 @@ def _nginx_file(parsed):
                                 if s["directive"] == "server" and s["args"]]
                  for d, _ in directives if d["directive"] == "upstream" and d.get("args") and "block" in d}
     passes = tuple(passes_by_id[id(d)] for d, _ in directives if id(d) in passes_by_id)
-    return NginxFile(servers, upstreams, passes, _variables(directives))
+    logs = tuple((d["directive"], d["args"][0], d["line"]) for d, _ in directives
+                 if d["directive"] in LOG_DIRECTIVES and d["args"] and _is_log_file(d["args"][0]))
+    return NginxFile(servers, upstreams, passes, _variables(directives), logs=logs)
+
+
+LOG_DIRECTIVES = frozenset(("access_log", "error_log"))
+NOT_A_FILE = ("syslog:", "memory:", "/dev/", "stderr")
+
+
+def _is_log_file(target):
+    """Does an access_log / error_log argument name a file nginx appends to (not off, syslog, a device)?"""
+    return target != "off" and not target.startswith(NOT_A_FILE)
 
 
 def parse_nginx(path):

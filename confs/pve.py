@@ -31,6 +31,22 @@ class PveContainer:
     entries: list           # [(key, value, line)] of the current configuration, a repeated key's last only
     repeats: tuple = ()     # ini.Repeat of keys given twice (Proxmox keeps the last)
 
+    def get(self, key):
+        """(value, line) of a key of the current configuration, or None when the file does not say."""
+        return next(((v, n) for k, v, n in self.entries if k == key), None)
+
+    def flag(self, key):
+        """(True/False, line) of a boolean key; (None, None) when the file does not say."""
+        entry = self.get(key)
+        return (entry[0].lower() in TRUE_WORDS, entry[1]) if entry else (None, None)
+
+    def features(self):
+        """({feature: value}, line) of `features: nesting=1,keyctl=1`; ({}, None) when there is none."""
+        entry = self.get("features")
+        if not entry:
+            return {}, None
+        return dict(p.split("=", 1) for p in entry[0].split(",") if "=" in p), entry[1]
+
     def mount_points(self):
         return [m for m in (_mount_point(k, v, n) for k, v, n in self.entries) if m]
 

@@ -147,7 +147,7 @@ def _health_check(repo, on_failure=True, script=None, folder=OFF1_UNITS):
     exec_start = f"{DEPLOY}/scripts/zfs/health.sh" if script is not None else "/usr/sbin/zpool status -x"
     (repo / folder / "zfs-health.service").write_text(
         "[Unit]\nDescription=ZFS health\n" + ("OnFailure=email-failures@%n.service\n" if on_failure else "")
-        + f"\n[Service]\nType=oneshot\nExecStart={exec_start}\n")
+        + f"\n[Service]\nType=oneshot\nExecStart={exec_start}\nTimeoutStartSec=10m\n")
     (repo / folder / "zfs-health.timer").write_text("[Timer]\nOnCalendar=hourly\n\n[Install]\nWantedBy=timers.target\n")
     if script is not None:
         (repo / "scripts/zfs").mkdir(parents=True, exist_ok=True)

@@ -78,3 +78,42 @@ def test_usage_errors_exit_4_with_one_line(arg, why):
     assert proc.returncode == 4, proc.stdout + proc.stderr
     out = proc.stdout + proc.stderr
     assert why in out and out.count("offsuite:") == 1
+
+
+def test_health_rules_find_what_the_users_files_show(result):
+    """OPS-2, STO-7, OPS-3 on the users' files, by substance (issue 19 item 5)."""
+    by_file = {}
+    for f in result.findings:
+        if f.requirement in ("OPS-2", "STO-7", "OPS-3"):
+            by_file.setdefault((f.requirement, f.file), []).append(f)
+    # OPS-2: off (CT 113, openfoodfacts.org) does not start at boot; the proxy (CT 101) lacks nesting, the
+    # cause of its logrotate failing with "Failed to set up mount namespacing" (2023-07-off2-off-reinstall)
+    [off] = by_file.pop(("OPS-2", "confs/off2/pve/lxc_113.conf"))
+    assert "container 113 (off)" in off.message and "no `onboot: 1`" in off.message
+    [proxy] = by_file.pop(("OPS-2", "confs/off2/pve/lxc_101.conf"))
+    assert "container 101 (proxy)" in proxy.message and "nesting=1" in proxy.message
+    assert "onboot" not in proxy.message
+    # STO-7: ovh3's images nginx logs to /rpool/logs-nginx/ with no rule (logs-ovh3.md 2023-09-12: 52 GB);
+    # off2's copy logs to /zfs-hdd/logs-nginx/, which confs/off2/logrotate.d/nginx rotates
+    [ovh3] = by_file.pop(("STO-7", "confs/ovh3/nginx/sites-available/static-off"))
+    assert ovh3.line == 55 and "/rpool/logs-nginx/static-access.log" in ovh3.message
+    assert ("STO-7", "confs/off2/nginx/sites-available/static-off") not in by_file
+    assert "confs/off2/logrotate.d/nginx" in result.evidence["STO-7"]
+    errs = {f for (req, file), fs in list(by_file.items()) if file.startswith("confs/ovh1-reverse-proxy/")
+            for f in by_file.pop((req, file))}
+    assert len(errs) == 6 and all(".err`" in f.message and "error_log /var/log/nginx/" in f.message for f in errs)
+    matomo = [f for (req, file), fs in list(by_file.items()) if file.startswith("confs/matomo/systemd/")
+              for f in by_file.pop((req, file))]
+    assert sorted(f.message.split("`")[1] for f in matomo) == [
+        "StandardError=append:/var/log/matomo/matomo-archive-%i-err.log",
+        "StandardError=append:/var/log/matomo/matomo-tracking-%i-err.log",
+        "StandardOutput=append:/var/log/matomo/matomo-archive-%i.log",
+        "StandardOutput=append:/var/log/matomo/matomo-tracking-%i.log"]
+    assert by_file == {}, by_file
+    # OPS-3: every job unit file the users ship has TimeoutStartSec=: read, and no finding
+    assert {"confs/common/systemd/system/syncoid.service", "confs/common/systemd/system/sanoid_check.service",
+            "confs/gdrive-backup/systemd/system/rclone_backup@.service",
+            "confs/moji-docker-prod-2/systemd/system/robotoff_db_backup.service"} <= set(result.evidence["OPS-3"])
+    # the Redis unit's type: off-redis says `supervised systemd` (the 2024-02-28 fix) and its unit's Type= comes
+    # from the package (only an OnFailure drop-in here): read, nothing concluded
+    assert "confs/off-redis/redis/redis.conf" in result.evidence["OPS-2"]
