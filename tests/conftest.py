@@ -12,25 +12,54 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 FROM_NOTHING = []   # [True] once this session brought the lab up from nothing (no state left by an earlier one)
+EARLY = {}          # {"up": Future} the lab's bring-up started at collection, while the tests without a lab run
+
+
+def _bring_up(spec):
+    """The lab up for a spec of its own (the bring-up maps the lab's networks on the Architecture it is given)."""
+    from fixtures.archcache import memoized
+    from fixtures.lab import bringup
+    from fixtures.lab.state import STATE_DIR
+    from specs import load_spec
+    from specs.architecture import Architecture
+    if not STATE_DIR.exists():
+        FROM_NOTHING.append(True)
+    bringup.up(memoized(Architecture(load_spec(spec))))
 
 
 @pytest.fixture(scope="session")
-def lab(arch):
-    """The lab, up (brought up if needed; idempotent)."""
-    from fixtures.lab import bringup
-    from fixtures.lab.state import STATE_DIR
-    if not STATE_DIR.exists():
-        FROM_NOTHING.append(True)
-    bringup.up(arch)
-    return arch
+def lab(arch, pytestconfig):
+    """The lab, up (brought up if needed; idempotent): waits for the bring-up started at collection."""
+    from fixtures.inventory import map_lab_networks
+    from fixtures.plugin import spec_path
+    future = EARLY.pop("up", None)
+    if future is not None:
+        future.result()   # its failure is this fixture's
+    else:
+        _bring_up(spec_path(pytestconfig))
+    return map_lab_networks(arch)
+
+
+def is_lab(item):
+    return item.get_closest_marker("lab") is not None or "lab" in getattr(item, "fixturenames", ())
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "last: run after every other test of the session (it tears the lab down)")
 
 
-def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)   # stable: the order kept otherwise
+def pytest_collection_modifyitems(config, items):
+    """The lab's tests after the others (the order kept otherwise), the `last` one at the very end; when lab
+    tests are selected, the lab's bring-up starts now, in the background, while the others run (one bring-up
+    is minutes of waiting on containers)."""
+    items.sort(key=lambda item: (item.get_closest_marker("last") is not None, is_lab(item)))
+    if any(is_lab(i) for i in items) and not config.option.collectonly and "up" not in EARLY:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from fixtures.plugin import spec_path
+        pool = ThreadPoolExecutor(1, thread_name_prefix="lab-bring-up")
+        EARLY["up"] = pool.submit(_bring_up, spec_path(config))
+        pool.shutdown(wait=False)
 
 
 def lab_audit(directory, *args, quiet=True):
