@@ -13,18 +13,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from confs import (check_mounts, check_pve_net, check_replication, check_secrets, check_snapshots, check_stunnel,
-                   check_units, check_web, formats, layout)
+from confs import (check_mounts, check_pruning, check_pve_net, check_replication, check_secrets, check_snapshots,
+                   check_stunnel, check_units, check_web, formats, layout)
 from confs.errors import ConfsRepoError
 from confs.findings import Finding
 from confs.repo import ROOT, ConfRepo
 
 # the requirement IDs this gate checks, in catalogue order
 STATIC_REQUIREMENTS = ("WEB-1", "WEB-2", "WEB-4", "STO-2", "STO-3", "STO-4", "STO-5", "STO-6",
-                       "ZFS-1", "ZFS-3", "ZFS-5", "NET-1", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1")
+                       "ZFS-1", "ZFS-3", "ZFS-5", "NET-1", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1",
+                       "ZFS-12")
 
 CHECKS = (check_web.check, check_mounts.check, check_replication.check, check_snapshots.check,
-          check_stunnel.check, check_units.check, check_pve_net.check)
+          check_stunnel.check, check_units.check, check_pve_net.check, check_pruning.check)
 
 
 @dataclass
@@ -95,6 +96,7 @@ def evidence(arch, repo, scanned):
         "OPS-1": (check_units.examined(arch, repo), "no unit file or drop-in of the spec's replication and snapshot "
                                                    f"units ({arch.spec.replication.unit}, {arch.spec.snapshots.unit}) "
                                                    "nor any timer's service in the machines' folders"),
+        "ZFS-12": (check_pruning.examined(arch, repo), "no sanoid.conf nor syncoid-args.conf in the hosts' folders"),
     }
     return out
 
