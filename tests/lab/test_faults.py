@@ -109,7 +109,11 @@ def test_fault_turns_its_requirement_red_then_green(name, lab, paths):
     fault.apply(client)
     try:
         verdicts = audit_fault(list(paths.values()))
-        got = failing(verdicts["docker"])
+        got = failing(verdicts["docker"], expected_errors=fault.errors)
+        if fault.errors:   # the fault declares what the other requirements say: it must be said, as errors only
+            assert fault.requirement in got and failing(verdicts["docker"]) - got, (
+                f"{name}: expected {fault.requirement} red and others erroring with {fault.errors!r}, got:\n"
+                f"{red(verdicts['docker'])}")
         if previous:
             assert previous.requirement not in got, \
                 f"{previous.name}: not green after the fault was removed:\n{red(verdicts['docker'])}"
