@@ -5,6 +5,7 @@ snapshot retention enforced (ZFS-12: snapshots outside any policy filling a pool
 
 When ZFS does not answer within the spec's bound, ZFS-10 says so (failed) and every other check reading ZFS on
 that machine errors with "ZFS did not answer" (fixtures/probes/pools.py)."""
+import json
 import re
 import time
 
@@ -65,14 +66,28 @@ def pool_problems(pools, expected, now, scrub_max_age_days):
     return problems
 
 
+def pool_summary(pools, now):
+    """[{pool, state, errors, scrub}] for the nightly report (reports/pools.py), one per pool."""
+    out = []
+    for name, p in sorted(pools.items()):
+        errors = sum(d.read + d.write + d.cksum for d in p.devices)
+        s = p.scan
+        scrub = (f"{s.kind} {s.outcome} {_when(s.when)} ({(now - s.when) // 86400} days ago), {s.errors} errors"
+                 if s.when is not None else (s.text or "never"))
+        out.append({"pool": name, "state": p.state, "errors": errors, "scrub": scrub})
+    return out
+
+
 @requirement("ZFS-10", over=targets.hosts)
-def test_every_pool_is_healthy_and_answers(target, facts, arch):
+def test_every_pool_is_healthy_and_answers(target, facts, arch, record_property):
     f = facts[target.name]
     hung = hung_reason(f)
     if hung:
+        record_property("pools", json.dumps([{"pool": "(every pool)", "state": hung, "errors": "-", "scrub": "-"}]))
         report([f"{hung}: a pool hung (a dying disk, a stopped ZFS daemon); every other ZFS reading of "
                 f"{target.name} is missing: `zpool status -v`, `dmesg | tail`"], f"host {target.name}")
     pools = f.evidence("pool_health")
+    record_property("pools", json.dumps(pool_summary(pools, f.now)))
     report(pool_problems(pools, list(arch.spec.hosts[target.name].pools), f.now, arch.spec.pools.scrub_max_age_days),
            f"host {target.name}")
 

@@ -228,3 +228,21 @@ def test_a_dataset_with_snapshots_and_no_pruning_policy_is_red():
     (problem,) = retention_problems(snaps, CONF.policy("rpool/lost"), NOW, 2, 30)
     assert problem.startswith("no sanoid section covers rpool/lost") and "nothing prunes" in problem
     assert "autoprune = no" in pruning_policy_problem(CONF.policy("zfs-hdd/manual"), "zfs-hdd/manual")
+
+
+def test_the_nightly_report_shows_each_pools_state_errors_and_last_scrub():
+    import json
+
+    from checks.test_pools import pool_summary
+    from reports import pools as report_pools
+    parsed = parse_pool_status(_lines(ZFS_FUSE_DEGRADED))
+    now = parsed["lab-mirror"].scan.when + 2 * DAY
+    run = {"checks": [{"target": "ovh1", "status": "failed",
+                       "properties": {"machine": "ovh1", "pools": json.dumps(pool_summary(parsed, now))}},
+                      {"target": "x", "status": "passed", "properties": {}}]}
+    (row,) = report_pools.rows(run)
+    assert row["host"] == "ovh1" and row["state"] == "DEGRADED" and row["errors"] == 0
+    assert row["scrub"].startswith("scrub finished 2026-12-02 05:00 UTC (2 days ago), 0 errors")
+    html = report_pools.section(run)
+    assert "Pool health" in html and "lab-mirror" in html and "DEGRADED" in html
+    assert report_pools.section({"checks": []}) == ""
