@@ -21,33 +21,39 @@ def pruning_policy_problem(policy, dataset):
 
 
 def check(arch, repo):
-    findings = []
+    issues = {}   # (file, line, why) -> [datasets]: one finding per faulty line, its datasets together
+
+    def issue(rel, line, why, dataset):
+        issues.setdefault((rel, line, why), []).append(dataset)
+
     for host in sorted(arch.spec.hosts):
-        rel, conf, _ = host_file(arch, repo, host, "sanoid")
-        if conf is None:
-            conf_policy = lambda dataset: None   # noqa: E731  (no sanoid.conf: no policy for anything)
-        else:
-            conf_policy = conf.policy
-            for name, section in sorted(conf.sections.items()):
-                if name.startswith(TEMPLATE_PREFIX):
-                    continue
-                policy = conf.policy(name)
-                if policy.flag("autosnap", True):
-                    problem = pruning_policy_problem(policy, name)
-                    if problem:
-                        findings.append(Finding("ZFS-12", rel, section.line,
-                                                f"{name} is snapshotted (autosnap) but {problem.split(': ')[0]}; "
-                                                "expected autoprune = yes with its retention counts"))
+        rel, conf, present = host_file(arch, repo, host, "sanoid")
+        if conf is None and present:
+            continue   # a sanoid.conf that does not parse is its own finding: what it covers is unknown
+        policy_of = conf.policy if conf is not None else (lambda dataset: None)
+
+        def judge(dataset, how, where):
+            policy = policy_of(dataset)
+            if pruning_policy_problem(policy, dataset) is None:
+                return
+            if policy is None:
+                issue(where[0], where[1], f"{how}, and no sanoid section of {rel} covers it (nor a parent with "
+                                          "recursive = yes): nothing prunes its snapshots; expected a section with "
+                                          "use_template and autoprune = yes", dataset)
+            else:
+                value = policy.values["autoprune"]
+                issue(rel, value.line, f"{how}, and autoprune = {value.value} in [{value.origin}] covers it: nothing "
+                                       "prunes its snapshots; expected autoprune = yes", dataset)
+
+        for name, section in sorted(conf.sections.items()) if conf is not None else ():
+            if not name.startswith(TEMPLATE_PREFIX) and name and conf.policy(name).flag("autosnap", True):
+                judge(name, "snapshotted (autosnap)", (rel, section.line))
         srel, jobs, _ = host_file(arch, repo, host, "syncoid")
         for job in jobs or ():
-            if job.target.host:
-                continue   # a push job: the target is another machine
-            problem = pruning_policy_problem(conf_policy(job.target.dataset), job.target.dataset)
-            if problem:
-                findings.append(Finding("ZFS-12", srel, job.line,
-                                        f"{job.target.dataset} is received here ({job.source}) but {problem} "
-                                        f"(in {rel}); expected a section with use_template and autoprune = yes"))
-    return findings
+            if not job.target.host:   # received here (a push job's target is another machine)
+                judge(job.target.dataset, f"received on {host}", (srel, job.line))
+    return [Finding("ZFS-12", rel, line, f"{', '.join(sorted(set(datasets)))}: {why}")
+            for (rel, line, why), datasets in sorted(issues.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))]
 
 
 def examined(arch, repo):
