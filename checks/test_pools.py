@@ -88,8 +88,14 @@ def test_every_pool_is_healthy_and_answers(target, facts, arch, record_property)
                 f"{target.name} is missing: `zpool status -v`, `dmesg | tail`"], f"host {target.name}")
     pools = f.evidence("pool_health")
     record_property("pools", json.dumps(pool_summary(pools, f.now)))
-    report(pool_problems(pools, list(arch.spec.hosts[target.name].pools), f.now, arch.spec.pools.scrub_max_age_days),
-           f"host {target.name}")
+    problems = pool_problems(pools, list(arch.spec.hosts[target.name].pools), f.now, arch.spec.pools.scrub_max_age_days)
+    # zpool status answered, a later ZFS reading did not (a pool hanging under load, a slow `zfs get`)
+    late = [f"{name}: {hung_reason(f, name)}" for name in sorted(f.sections) if name != "pool_health"
+            and hung_reason(f, name)]
+    if late:
+        problems.append(f"ZFS answered zpool status, then did not answer ({'; '.join(late[:3])}): the other ZFS "
+                        f"readings of {target.name} are missing")
+    report(problems, f"host {target.name}")
 
 
 # ZFS-12: the snapshots a policy makes, and prunes: sanoid's autosnap_<date>_<kind> and syncoid's

@@ -221,6 +221,7 @@ class Pools(Strict):
     """ZFS-10: how long ZFS may take to answer (a hung pool is reported as such) and the longest time since a
     pool's last scrub (or resilver) finished."""
     answer_seconds: PositiveInt = 10
+    read_seconds: PositiveInt = 25      # the other ZFS readings (zfs get of every snapshot takes longer)
     scrub_max_age_days: PositiveInt = 35
 
 
