@@ -284,3 +284,17 @@ def test_snapshot_retention_is_a_manual_step_and_destroys_nothing_unattended():
     assert isinstance(step, Manual) and "never automatic" in step.what
     assert any("sanoid.conf" in c for c in step.commands)
     assert not any(c.startswith("zfs destroy") for c in step.commands)
+
+
+def test_snapshots_outside_the_policy_are_listed_as_zfs_destroy_commands_for_a_person():
+    from fixtures.probes.storage import parse_zfs
+    host = _targets("ZFS-12")[0]
+    now = 1_800_000_000
+    old, recent = now - 90 * 86400, now - 86400
+    zfs = parse_zfs([f"rpool/x@before-upgrade\tcreation\t{old}", f"rpool/x@autosnap_2027-01-01_00:00:01_daily\tcreation\t{old}",
+                     f"rpool/x@today\tcreation\t{recent}"])
+    audit = SimpleNamespace(facts=lambda m: SimpleNamespace(zfs=zfs, now=now))
+    msg = f"host {host.name}:\n  - rpool/x: 1 snapshots outside any policy (...) older than 30 days: before-upgrade"
+    (step,) = steps_for(Finding("ZFS-12", host, "failed", msg), ARCH, audit)
+    assert isinstance(step, Manual)
+    assert [c for c in step.commands if c.startswith("zfs destroy")] == ["zfs destroy rpool/x@before-upgrade"]
