@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from confs import (check_containers, check_job_timeouts, check_logs, check_mounts, check_pve_net, check_replication,
-                   check_secrets, check_snapshots, check_stunnel, check_unit_types, check_units, check_web, formats, layout)
+from confs import (check_containers, check_job_timeouts, check_logs, check_mounts, check_pruning, check_pve_net,
+                   check_replication, check_secrets, check_snapshots, check_stunnel, check_unit_types, check_units,
+                   check_web, formats, layout)
 from confs.errors import ConfsRepoError
 from confs.findings import Finding
 from confs.repo import ROOT, ConfRepo
@@ -22,7 +23,7 @@ from confs.repo import ROOT, ConfRepo
 # the requirement IDs this gate has rules for, in catalogue order
 RULES_FOR = ("WEB-1", "WEB-2", "WEB-4", "STO-2", "STO-3", "STO-4", "STO-5", "STO-6",
              "ZFS-1", "ZFS-3", "ZFS-5", "NET-1", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1",
-             "OPS-2", "STO-7", "OPS-3")
+             "OPS-2", "STO-7", "OPS-3", "ZFS-12")
 
 
 def _catalogued(ids):
@@ -38,7 +39,7 @@ STATIC_REQUIREMENTS = _catalogued(RULES_FOR)
 
 CHECKS = (check_web.check, check_mounts.check, check_replication.check, check_snapshots.check,
           check_stunnel.check, check_units.check, check_pve_net.check, check_containers.check, check_unit_types.check,
-          check_logs.check, check_job_timeouts.check)
+          check_logs.check, check_job_timeouts.check, check_pruning.check)
 
 
 @dataclass
@@ -115,6 +116,7 @@ def evidence(arch, repo, scanned):
                                              "(StandardOutput=append:) and no logrotate file in the repository"),
         "OPS-3": (check_job_timeouts.examined(arch, repo), "no job unit file in the repository (a service a timer "
                                                            "starts, the spec's replication and snapshot units)"),
+        "ZFS-12": (check_pruning.examined(arch, repo), "no sanoid.conf nor syncoid-args.conf in the hosts' folders"),
     }
     return out
 

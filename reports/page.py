@@ -7,7 +7,7 @@ import datetime
 from collections import defaultdict
 from html import escape
 
-from reports import charts, drawing, fixes, history, metrics
+from reports import charts, drawing, fixes, history, metrics, pools
 from reports.rundata import BAD, ORDER, worst
 from reports.style import CELL, PALE, SEVERITY, STRONG
 
@@ -267,7 +267,7 @@ def render(run, arch, comparison=None, has_previous=False, points=None):
     comparison = comparison or {"broke": [], "fixed": [], "still": []}
     points = points or [history.point(run["run"].get("stamp", "this run"), run)]
     body = "".join([_summary(run, comparison, has_previous, points), _drawing(run, arch), _failures(run, arch),
-                    _matrix(run, arch), _lag(run), _waivers(run), _requirements(run, points)])
+                    _matrix(run, arch), _lag(run), pools.section(run), _waivers(run), _requirements(run, points)])
     files = " · ".join(f"<a href='{f}'>{f}</a>" for f in ("results.json", "audit.xml", "metrics.prom"))
     return ('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
             f'<title>Architecture compliance · {escape(_when(run["run"]))}</title><style>{CSS}</style></head><body>'

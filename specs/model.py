@@ -217,6 +217,21 @@ class Space(Strict):
     min_free_percent: int = Field(default=20, ge=0, le=100)
 
 
+class Pools(Strict):
+    """ZFS-10: how long ZFS may take to answer (a hung pool is reported as such) and the longest time since a
+    pool's last scrub (or resilver) finished."""
+    answer_seconds: PositiveInt = 10
+    read_seconds: PositiveInt = 25      # the other ZFS readings (zfs get of every snapshot takes longer)
+    scrub_max_age_days: PositiveInt = 35
+
+
+class SnapshotRetention(Strict):
+    """ZFS-12: snapshot retention: the margin over a policy's count, and the age bound of snapshots outside
+    any policy (manual, an old naming, leftovers)."""
+    count_margin: NonNegativeInt = 2
+    outside_max_age_days: PositiveInt = 30
+
+
 class Spec(Strict):
     # where every machine clones the configuration repository (users' docs/explain-server-config-in-git.md):
     # a link to <deploy_path>/x in the repository is a link to its own x
@@ -238,6 +253,8 @@ class Spec(Strict):
     staging: Staging
     operations: Operations = Operations()
     space: Space = Space()
+    pools: Pools = Pools()
+    retention: SnapshotRetention = SnapshotRetention()
 
 
 # a report of the users' docs/reports/ (file name without .md): the incident a requirement comes from

@@ -107,4 +107,4 @@ def _unit(arch, process):
 
 
 # the families register their remediations on import (after the names above exist)
-from provision.remedies import app, net, ops, storage, web, zfs  # noqa: E402,F401
+from provision.remedies import app, net, ops, pools, storage, web, zfs  # noqa: E402,F401

@@ -228,6 +228,11 @@ def sanoid_garbage(r):
     return insert_after(r, OFF1_SANOID, "[template_replica]", ["hourly 36"])
 
 
+def replica_not_pruned(r):
+    """ZFS-12: the replicas' template stops pruning: every dataset off1 receives piles up snapshots."""
+    return replace(r, OFF1_SANOID, "autoprune", "yes", "no", after="[template_replica]")
+
+
 def sanoid_repeated_option(r):
     return insert_after(r, OVH3_SANOID, "autosnap = no", ["autosnap = yes"])
 
@@ -360,6 +365,7 @@ DEFECTS = [
     (retention_below_backups, {"ZFS-3"}, OVH3_SANOID),
     (autosnap_on_replica, {"ZFS-9"}, OFF1_SANOID),
     (sanoid_garbage, {"ZFS-3"}, OFF1_SANOID),
+    (replica_not_pruned, {"ZFS-12"}, OFF1_SANOID),
     (proxy_to_apache, {"WEB-1"}, PROXY_OFF),
     (proxy_to_apache_in_if, {"WEB-1"}, PROXY_OFF),
     (proxy_to_apache_by_variable, {"WEB-1"}, f"{PROXY_DIR}/conf.d/backends.conf"),

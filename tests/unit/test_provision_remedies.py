@@ -262,3 +262,39 @@ def test_a_replica_written_locally_is_a_manual_look_never_a_rollback():
     clone = ARCH.staging_clones()[0]
     (step,) = steps_for(Finding("ZFS-11", clone, "failed", f"{clone}:\n  - not mounted"), ARCH, AUDIT)
     assert isinstance(step, Manual) and step.machine == clone.host and f"zfs mount {clone.clone}" in step.commands
+
+
+def test_an_unhealthy_pool_is_a_manual_step_with_zpool_commands_never_automatic():
+    """ZFS-10 touches devices and data: the plan says how to look and what a person runs."""
+    host = _targets("ZFS-10")[0]
+    msg = f"host {host.name}:\n  - pool rpool is DEGRADED; expected ONLINE\n  - pool rpool: device sdb is OFFLINE"
+    (step,) = steps_for(Finding("ZFS-10", host, "failed", msg), ARCH, AUDIT)
+    assert isinstance(step, Manual) and step.machine == host.name and "DEGRADED" in step.what
+    assert "zpool status -v" in step.commands and any(c.startswith("zpool online") for c in step.commands)
+    assert any(c.startswith("zpool replace") for c in step.commands)
+    (step,) = steps_for(Finding("ZFS-10", host, "failed", f"host {host.name}:\n  - ZFS did not answer within 10 s"),
+                        ARCH, AUDIT)
+    assert isinstance(step, Manual) and any("awk '$2 ~ /D/'" in c for c in step.commands)
+
+
+def test_snapshot_retention_is_a_manual_step_and_destroys_nothing_unattended():
+    host = _targets("ZFS-12")[0]
+    msg = f"host {host.name}:\n  - rpool/x: no sanoid section covers rpool/x: nothing prunes it"
+    (step,) = steps_for(Finding("ZFS-12", host, "failed", msg), ARCH, AUDIT)
+    assert isinstance(step, Manual) and "never automatic" in step.what
+    assert any("sanoid.conf" in c for c in step.commands)
+    assert not any(c.startswith("zfs destroy") for c in step.commands)
+
+
+def test_snapshots_outside_the_policy_are_listed_as_zfs_destroy_commands_for_a_person():
+    from fixtures.probes.storage import parse_zfs
+    host = _targets("ZFS-12")[0]
+    now = 1_800_000_000
+    old, recent = now - 90 * 86400, now - 86400
+    zfs = parse_zfs([f"rpool/x@before-upgrade\tcreation\t{old}", f"rpool/x@autosnap_2027-01-01_00:00:01_daily\tcreation\t{old}",
+                     f"rpool/x@today\tcreation\t{recent}"])
+    audit = SimpleNamespace(facts=lambda m: SimpleNamespace(zfs=zfs, now=now))
+    msg = f"host {host.name}:\n  - rpool/x: 1 snapshots outside any policy (...) older than 30 days: before-upgrade"
+    (step,) = steps_for(Finding("ZFS-12", host, "failed", msg), ARCH, audit)
+    assert isinstance(step, Manual)
+    assert [c for c in step.commands if c.startswith("zfs destroy")] == ["zfs destroy rpool/x@before-upgrade"]
