@@ -217,6 +217,11 @@ class Space(Strict):
     min_free_percent: int = Field(default=20, ge=0, le=100)
 
 
+class Connections(Strict):
+    """DB-3: the share of its configured maximum a shared database's open connections stay under."""
+    max_percent: int = Field(default=80, gt=0, le=100)
+
+
 class Spec(Strict):
     # where every machine clones the configuration repository (users' docs/explain-server-config-in-git.md):
     # a link to <deploy_path>/x in the repository is a link to its own x
@@ -238,6 +243,7 @@ class Spec(Strict):
     staging: Staging
     operations: Operations = Operations()
     space: Space = Space()
+    connections: Connections = Connections()
 
 
 # a report of the users' docs/reports/ (file name without .md): the incident a requirement comes from
