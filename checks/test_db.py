@@ -80,11 +80,12 @@ def unit_problems(kind, unit, state, enabled, max_restarts):
     if enabled != "enabled":
         problems.append(f"its unit {unit} is {enabled or 'of unknown state'} at boot (`systemctl is-enabled {unit}`); "
                         f"expected enabled: `systemctl enable {unit}`")
-    if state is None or state.active != "active":
+    looping = failing({unit: state}, max_restarts) if state is not None else []
+    if looping:
+        problems += looping
+    elif state is None or state.active != "active":
         how = "not loaded" if state is None else f"{state.active}/{state.sub}"
         problems.append(f"its unit {unit} is not active ({how}): `systemctl status {unit}`")
-    else:
-        problems += failing({unit: state}, max_restarts)
     return [f"{kind}: {p}" for p in problems]
 
 
