@@ -50,10 +50,11 @@ def _fake(tmp_path, name, body):
 
 # --- the server side probe, per kind -------------------------------------------------------------------
 
-# redis-cli 7.0 (Debian bookworm) against redis-server 7.0: INFO clients (CRLF) and CONFIG GET --raw
-REDIS_INFO = ("# Clients\r\nconnected_clients:3\r\ncluster_connections:0\r\nmaxclients:10000\r\n"
-              "client_recent_max_input_buffer:20480\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
-              "tracking_clients:0\r\nclients_in_timeout_table:0\r\n")
+TOOLS = ROOT / "tests" / "recorded" / "tools"
+
+
+def _recorded(name):
+    return (TOOLS / name).read_bytes().decode()
 
 
 def _fake_system(tmp_path, enabled="enabled"):
@@ -63,7 +64,10 @@ def _fake_system(tmp_path, enabled="enabled"):
 
 def test_redis_read_with_redis_cli(tmp_path):
     _fake_system(tmp_path)
-    _fake(tmp_path, "redis-cli", f"""case "$*" in *INFO*) printf '{REDIS_INFO}';; *CONFIG*) printf 'maxclients\\n10000\\n';; esac\n""")
+    (tmp_path / "info").write_text(_recorded("debian12-redis-cli-info-clients.txt").replace("connected_clients:1",
+                                                                                             "connected_clients:3"))
+    (tmp_path / "config").write_text(_recorded("debian12-redis-cli-config-get-maxclients.txt"))
+    _fake(tmp_path, "redis-cli", f'case "$*" in *INFO*) cat {tmp_path}/info;; *CONFIG*) cat {tmp_path}/config;; esac\n')
     got = parse_connections(_run(_command(ARCH, "off-redis"), tmp_path).splitlines())
     assert got == {"redis": Connections("enabled", 3, 10000)}
 
@@ -99,11 +103,6 @@ def test_a_missing_tool_is_missing_evidence_not_a_pass(tmp_path):
         connection_problems("redis", {}, PCT)
 
 
-# memcached 1.6.18 (bookworm) `stats`, trimmed to the lines around what is read
-MEMCACHED_STATS = ("STAT pid 412\r\nSTAT uptime 3050\r\nSTAT max_connections 1024\r\nSTAT curr_connections 2\r\n"
-                   "STAT total_connections 14\r\nSTAT rejected_connections 0\r\nSTAT connection_structures 3\r\nEND\r\n")
-
-
 def _serve(handler):
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -123,7 +122,9 @@ def _serve(handler):
 
 
 def test_memcached_read_from_its_stats():
-    srv = _serve(lambda c: (c.recv(64), c.sendall(MEMCACHED_STATS.encode())))
+    stats = _recorded("debian12-memcached-stats.txt").encode()
+    assert stats.endswith(b"END\r\n")
+    srv = _serve(lambda c: (c.recv(64), c.sendall(stats)))
     out = subprocess.run(["perl", "-e", _ASK, "memcached", str(srv.getsockname()[1])], capture_output=True,
                          text=True, timeout=20).stdout
     srv.close()
