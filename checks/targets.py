@@ -103,3 +103,9 @@ def receivers(arch):
     """Hosts that run replication jobs: the targets in pull mode, the sources in push mode."""
     names = arch.spec.replication.runners()
     return [h for h in arch.hosts() if h.name in names]
+
+
+def reads_database_and_its_users(kind, arch):
+    """A database's own container and every application container that uses it (DB-3)."""
+    users = [a.name for a in arch.app_containers() if kind in arch.database_endpoints(a.name)]
+    return [arch.spec.databases[kind].container] + users

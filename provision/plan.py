@@ -27,6 +27,8 @@ AUTOMATIC = {   # what the automatic fix does, per requirement (README's table)
     "OPS-1": "OnFailure= restored on the job unit with a drop-in, unit files reloaded",
     "OPS-2": "start again a failed service the spec names for the machine (its failed state reset first); any "
              "other failed unit and any unit restart-looping: manual, with the commands to look",
+    "DB-3": "start the database's unit and enable it at boot when it is stopped or disabled; at its connection cap, "
+            "not answering or restart-looping: manual, with the commands to see who holds the connections",
 }
 
 

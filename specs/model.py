@@ -230,6 +230,9 @@ class SnapshotRetention(Strict):
     any policy (manual, an old naming, leftovers)."""
     count_margin: NonNegativeInt = 2
     outside_max_age_days: PositiveInt = 30
+class Connections(Strict):
+    """DB-3: the share of its configured maximum a shared database's open connections stay under."""
+    max_percent: int = Field(default=80, gt=0, le=100)
 
 
 class Spec(Strict):
@@ -255,6 +258,7 @@ class Spec(Strict):
     space: Space = Space()
     pools: Pools = Pools()
     retention: SnapshotRetention = SnapshotRetention()
+    connections: Connections = Connections()
 
 
 # a report of the users' docs/reports/ (file name without .md): the incident a requirement comes from

@@ -162,3 +162,65 @@ def other_instance(f, arch, audit):
                     f"grep -rn -e {' -e '.join(e.split(':')[0] for e in sorted(set(endpoints.values())))} "
                     f"{arch.software_root(c.application)}/lib/ProductOpener/Config2.pm /etc 2>/dev/null"])]
 
+
+
+# what a person runs in a database's container to see its connections and its cap (DB-3)
+_LOOK = {"postgresql": ["runuser -u postgres -- psql -XAt -c 'SHOW max_connections' -c \"SELECT usename, "
+                        "client_addr, state, count(*) FROM pg_stat_activity GROUP BY 1, 2, 3 ORDER BY 4 DESC\""],
+         "redis": ["redis-cli INFO clients", "redis-cli CONFIG GET maxclients", "redis-cli CLIENT LIST | head -50"],
+         "memcached": ["printf 'stats\\r\\nquit\\r\\n' | nc -q1 127.0.0.1 11211 | grep -e curr_conn -e max_conn",
+                       "ss -tn state established '( sport = :11211 )' | awk '{print $4}' | cut -d: -f1 | sort | uniq -c"],
+         "mongodb": ["mongosh --quiet --eval 'db.serverStatus().connections'",
+                     "ss -tn state established '( sport = :27017 )' | awk '{print $4}' | cut -d: -f1 | sort | uniq -c"]}
+_CAP = {"postgresql": "max_connections in postgresql.conf (a restart)", "redis": "maxclients in redis.conf",
+        "memcached": "-c in /etc/memcached.conf", "mongodb": "net.maxIncomingConnections in /etc/mongod.conf"}
+
+
+@remedy("DB-3")
+def database_health(f, arch, audit):
+    """The database's unit started and enabled at boot when it is not (a long-running server: starting it
+    changes no data); a unit restart-looping, a database at its connection cap or not answering its own
+    protocol is a manual step: who holds the connections decides (an application leaking them, a cap too
+    low), and restarting the database drops every client's work."""
+    from checks.test_db import answer_problem, connection_problems, unit_problems
+    kind = f.target
+    db = arch.spec.databases[kind]
+    unit = arch.spec.processes[db.process].unit
+    service = unit if "." in unit else f"{unit}.service"
+    facts = _facts(audit, db.container)
+    conns = facts.evidence("db_connections")
+    state = facts.evidence("unit_health").get(service)
+    enabled = conns[kind].enabled if kind in conns else ""
+    # stopped or failed: started (a unit waiting to restart, restart-looping, is not started again)
+    out, start = [], state is None or (state.active in ("inactive", "failed") and state.sub != "auto-restart")
+    if start or enabled != "enabled":
+        out.append(Action(db.container, *_ids(f), f"start {unit} and enable it at boot: the shared {kind} must run "
+                          "and come back after a reboot",
+                          [(units.service, dict(name=f"{'start' if start else 'keep'} {unit}, enable it at boot",
+                                                service=unit, action="start" if start else None, enabled=True))]))
+    elif state.active != "active" or unit_problems(kind, service, state, enabled, arch.spec.operations.max_restarts):
+        out.append(Manual(db.container, *_ids(f), f"{unit} is restart-looping in {db.container}: restarting it "
+                          "again fixes nothing; the cause is in its log or configuration",
+                          [f"# in {db.container}:", f"journalctl -u {unit} -n 50 --no-pager", f"systemctl cat {unit}"]))
+    try:
+        loaded = connection_problems(kind, conns, arch.spec.connections.max_percent)
+    except MissingEvidence:
+        loaded = []
+    silent = []
+    for name in (a.name for a in arch.app_containers() if kind in arch.database_endpoints(a.name)):
+        app = audit.facts(name)
+        try:
+            found = answer_problem(kind, app.probes.get(kind)) if app is not None else None
+        except MissingEvidence:
+            found = None
+        if found:
+            silent.append(f"# from {name}: {found}")
+    if loaded or silent:
+        out.append(Manual(db.container, *_ids(f), f"{kind} in {db.container} is at or near its connection cap or "
+                          "does not answer: a person finds who holds the connections before raising the cap or "
+                          "restarting it (a restart drops every client's work)",
+                          silent + [f"# in {db.container}: its connections, by client"] + _LOOK.get(kind, []) +
+                          [f"# a client leaking connections: restart that application's workers, not {kind}",
+                           f"# the cap itself: {_CAP.get(kind, 'its configuration')}, then `systemctl restart "
+                           f"{unit}` in a quiet hour"]))
+    return out
