@@ -197,3 +197,17 @@ def test_the_lab_serves_certbot_state_where_names_are_served():
     assert "certbot.timer" in cfg.enable
     assert "certbot.timer" not in render(LAB, LAB.container("off")).enable
     assert SimpleNamespace  # (imported for readers of the fixtures above)
+
+
+def test_the_provisioner_enables_the_timer_and_leaves_routes_to_a_person():
+    from provision.audit import Finding
+    from provision.remedies import Action, Manual, steps_for
+    proxy = ARCH.container("off2-reverse-proxy")
+    message = f"reverse-proxy {proxy.name} on off2:\n  - certbot.timer is disabled and inactive; expected enabled and active"
+    steps = steps_for(Finding("NET-9", proxy, "failed", message), ARCH, SimpleNamespace(facts=lambda m: None))
+    (action,) = [s for s in steps if isinstance(s, Action)]
+    assert [kw["enabled"] for _, kw in action.ops] == [True] and any(isinstance(s, Manual) for s in steps)
+    message = f"reverse-proxy {proxy.name} on off2:\n  - the default route goes via 10.0.0.9 dev eth0; expected via 198.18.0.254"
+    steps = steps_for(Finding("NET-7", proxy, "failed", message), ARCH, SimpleNamespace(facts=lambda m: None))
+    assert steps and all(isinstance(s, Manual) for s in steps)
+    assert any("pct set" in c for c in steps[0].commands) and "10.0.0.9" in steps[0].what
