@@ -50,7 +50,8 @@ def _pve(arch, c):
     net = arch.networks[c.host]
     lines = [f"# {c.name}: {c.application} application container", "arch: amd64", "cores: 8",
              "features: nesting=1", f"hostname: {c.name}", "memory: 32768",
-             f"net0: name=eth0,bridge=vmbr1,ip={c.address}/{net.prefixlen},type=veth", "onboot: 1",
+             f"net0: name=eth0,bridge=vmbr1,gw={arch.spec.hosts[c.host].internal_address},ip={c.address}/{net.prefixlen},"
+             "type=veth", "onboot: 1",
              "ostype: debian", f"rootfs: zfs-hdd:subvol-{c.id}-disk-0,size=30G", "swap: 0", "unprivileged: 1"]
     n = 0
     for path, mount in sorted(arch.mounts(c.application).items()):

@@ -211,3 +211,22 @@ def test_the_provisioner_enables_the_timer_and_leaves_routes_to_a_person():
     steps = steps_for(Finding("NET-7", proxy, "failed", message), ARCH, SimpleNamespace(facts=lambda m: None))
     assert steps and all(isinstance(s, Manual) for s in steps)
     assert any("pct set" in c for c in steps[0].commands) and "10.0.0.9" in steps[0].what
+
+
+def test_the_static_gate_finds_two_gateways_or_one_not_the_hosts():
+    from confs.check_routes import SimpleContainer, gateway_problems
+    from confs.pve import net_interface
+    spec = ARCH.spec
+    off = SimpleContainer("off", spec.hosts["off2"].containers["off"])
+    proxy = SimpleContainer("off2-reverse-proxy", spec.hosts["off2"].containers["off2-reverse-proxy"])
+    theirs = net_interface("net0", "name=eth0,bridge=vmbr1,firewall=1,gw=10.0.0.2,ip=10.1.0.113/24,type=veth", 22)
+    assert not gateway_problems(spec, "off2", off, [theirs])
+    other = net_interface("net0", "name=eth0,bridge=vmbr1,gw=10.0.0.1,ip=10.1.0.113/24,type=veth", 22)
+    assert "is not its host's internal address 10.0.0.2" in gateway_problems(spec, "off2", off, [other])[0][1]
+    # off1's proxy as its install report made it: gw on both interfaces (2024-06-05-off1-reverse-proxy-install:23,36)
+    two = [net_interface("net0", "name=eth0,bridge=vmbr1,ip=10.1.0.101/24,gw=10.0.0.2", 6),
+           net_interface("net1", "name=net1,bridge=vmbr0,gw=198.18.0.254,ip=198.18.0.12/24", 7)]
+    assert "two default gateways" in gateway_problems(spec, "off2", proxy, two)[0][1]
+    assert not gateway_problems(spec, "off2", proxy, two[1:])
+    inside = [net_interface("net0", "name=eth0,bridge=vmbr1,ip=10.1.0.101/24,gw=10.0.0.2", 6)]
+    assert "expected the gateway on off2's public bridge vmbr0" in gateway_problems(spec, "off2", proxy, inside)[0][1]
