@@ -6,8 +6,7 @@ from checks.requirement import report, requirement
 
 
 def tls_machines(arch):
-    from fixtures.probes.network import tls_names
-    return [m for m in arch.machines() if tls_names(arch, m.name)[0]]
+    return [m for m in arch.machines() if arch.served_names(m.name)]
 
 
 def _where(m):
@@ -72,10 +71,9 @@ def name_problems(state, served, names, renewal):
 
 @requirement("NET-9", over=tls_machines)
 def test_certificates_are_renewed_where_served(target, facts, arch):
-    from fixtures.probes.network import tls_names
     f = facts[target.name]
     state = f.evidence("certbot")
-    names = list(dict.fromkeys(tls_names(arch, target.name)[0]))
+    names = arch.served_names(target.name)
     renewal = arch.spec.web.renewal
     problems = unit_problems(state, renewal) + name_problems(state, f.evidence("tls"), names, renewal)
     report(problems, _where(target))

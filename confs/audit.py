@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from confs import (check_mounts, check_pve_net, check_replication, check_routes, check_secrets, check_snapshots,
+from confs import (check_mounts, check_pve_net, check_renewal, check_replication, check_routes, check_secrets, check_snapshots,
                    check_stunnel, check_units, check_web, formats, layout)
 from confs.errors import ConfsRepoError
 from confs.findings import Finding
@@ -22,10 +22,11 @@ from confs.repo import ROOT, ConfRepo
 # the requirement IDs this gate checks, in catalogue order
 STATIC_REQUIREMENTS = ("WEB-1", "WEB-2", "WEB-4", "STO-2", "STO-3", "STO-4", "STO-5", "STO-6",
                        "ZFS-1", "ZFS-3", "ZFS-5", "NET-1", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1",
-                       "NET-7")
+                       "NET-7", "NET-9")
 
 CHECKS = (check_web.check, check_mounts.check, check_replication.check, check_snapshots.check,
-          check_stunnel.check, check_units.check, check_pve_net.check, check_routes.check)
+          check_stunnel.check, check_units.check, check_pve_net.check, check_routes.check,
+          check_renewal.check)
 
 
 @dataclass
@@ -94,6 +95,9 @@ def evidence(arch, repo, scanned):
         "ZFS-9": (sanoid, f"no sanoid.conf in the replicas' folders ({folders(_dirs(arch, targets))})"),
         "NET-2": (net2, "no nginx, stunnel or database file in the spec's machines' folders"),
         "NET-7": (every_pve, "no Proxmox definition (pve/lxc_<id>.conf) of a spec container in its host's folder"),
+        "NET-9": (sorted({s.real for m in check_renewal.tls_machines(arch) for s in repo.seen
+                          if s.folder in layout.dirs(arch, m)}),
+                  "no folder of a machine serving names over TLS in the repository"),
         "NET-3": (stunnel, "no stunnel file (stunnel/*.conf) in the repository"),
         "NET-4": (scanned, "no readable file in confs/"),
         "OPS-1": (check_units.examined(arch, repo), "no unit file or drop-in of the spec's replication and snapshot "

@@ -311,6 +311,13 @@ class Architecture:
                                  self.spec.web.nginx_port, self.spec.web.apache_port))
         return out
 
+    def served_names(self, machine):
+        """The public names a machine serves over TLS (its reverse proxy's chains, the images host's name)."""
+        names = [c.public_name for c in self.chains() if c.proxy and c.proxy.name == machine]
+        if self.spec.web.images.host == machine:
+            names.append(self.spec.web.images.public_name)
+        return list(dict.fromkeys(names))
+
     # stunnel
     def links(self):
         out = []
