@@ -1,7 +1,7 @@
 """Certificates are renewed where they are served (NET-9, from 2023-09-27-expired-ssl-certificate-for-images-on-off2
 and 2024-01-19-certbot-failure-off2-proxy): for each name a machine serves over TLS, a renewal configuration
 whose plugins are installed, the renewal timer enabled and active, the renewal service not failed and
-reporting its failures (OnFailure=), and the certificate served the newest one on disk."""
+reporting its failures (OnFailure=), and nginx configured with the newest certificate on disk."""
 from checks.requirement import report, requirement
 
 
@@ -40,8 +40,11 @@ def unit_problems(state, renewal):
     return problems
 
 
-def name_problems(state, served, names, renewal):
-    """What NET-9 finds for each name: {name: Served} is what the visitor's handshake got (NET-6's probe)."""
+def name_problems(state, certfiles, names, renewal):
+    """What NET-9 finds for each name. certfiles {path: Served}: the certificate files nginx is configured
+    with (`ssl_certificate` of nginx -T, read on disk): one of them must be certbot's newest for the name
+    (nginx pointing at live/<name>/fullchain.pem is; a copy made by hand is not once renewed). Whether
+    nginx was reloaded since is NET-6's (what the visitor is served)."""
     from fixtures.probes import MissingEvidence
     problems = []
     conf = f"{renewal.config_dir}/renewal"
@@ -58,14 +61,16 @@ def name_problems(state, served, names, renewal):
         if r is None or r.newest is None:
             problems.append(f"{name}: no certificate in {renewal.config_dir}/archive/{name}/")
             continue
-        s = served.get(name)
-        if s is None or not s.fingerprint:
-            why = s.error if s is not None and s.error else "no fingerprint read"
-            raise MissingEvidence(f"{name}: the certificate served could not be read ({why})")
-        if _fp(s.fingerprint) != _fp(r.fingerprint):
-            problems.append(f"{name}: the certificate served is not the newest on disk "
-                            f"({renewal.config_dir}/archive/{name}/cert{r.newest}.pem): nginx serves an older one; "
-                            "`systemctl reload nginx` (and a renewal deploy hook that reloads it)")
+        if any(s.fingerprint and _fp(s.fingerprint) == _fp(r.fingerprint) for s in certfiles.values()):
+            continue
+        unread = [f"{path} ({s.error or 'no fingerprint'})" for path, s in certfiles.items() if not s.fingerprint]
+        if unread or not certfiles:
+            raise MissingEvidence(f"{name}: nginx's certificate files could not all be read: "
+                                  f"{', '.join(unread) or 'no ssl_certificate in nginx -T'}")
+        problems.append(f"{name}: nginx is configured with no file holding the newest certificate on disk "
+                        f"({renewal.config_dir}/archive/{name}/cert{r.newest}.pem; its files: "
+                        f"{', '.join(sorted(certfiles))}): it serves an older one; point ssl_certificate at "
+                        f"{renewal.config_dir}/live/{name}/fullchain.pem and reload nginx")
     return problems
 
 
@@ -75,5 +80,5 @@ def test_certificates_are_renewed_where_served(target, facts, arch):
     state = f.evidence("certbot")
     names = arch.served_names(target.name)
     renewal = arch.spec.web.renewal
-    problems = unit_problems(state, renewal) + name_problems(state, f.evidence("tls"), names, renewal)
+    problems = unit_problems(state, renewal) + name_problems(state, f.evidence("certfiles"), names, renewal)
     report(problems, _where(target))

@@ -154,13 +154,13 @@ def test_a_renewed_name_is_green():
     state = parse_certbot(certbot_reading())
     assert state.renewals[NAME].newest == 1 and "webroot" in state.plugins
     renewal = ARCH.spec.web.renewal
-    served = {NAME: Served(0, fingerprint="AB:CD:EF:01")}
+    served = {f"/etc/letsencrypt/live/{NAME}/fullchain.pem": Served(0, fingerprint="AB:CD:EF:01")}
     assert not unit_problems(state, renewal) and not name_problems(state, served, [NAME], renewal)
 
 
 def test_renewal_faults_are_red():
     renewal = ARCH.spec.web.renewal
-    served = {NAME: Served(0, fingerprint="AB:CD:EF:01")}
+    served = {f"/etc/nginx/tls/{NAME}.pem": Served(0, fingerprint="AB:CD:EF:01")}
     off = parse_certbot(certbot_reading(UNITS.replace("UnitFileState=enabled", "UnitFileState=disabled")
                                         .replace("ActiveState=active", "ActiveState=inactive", 1)))
     assert "certbot.timer is disabled and inactive" in unit_problems(off, renewal)[0]
@@ -171,7 +171,7 @@ def test_renewal_faults_are_red():
     newer = parse_certbot(certbot_reading(newest="2"))
     newer = newer.__class__(newer.units, {NAME: newer.renewals[NAME].__class__(NAME, True, "webroot", "", 2, "sha256 Fingerprint=11:22")},
                             newer.plugins)
-    assert "not the newest on disk" in name_problems(newer, served, [NAME], renewal)[0]
+    assert "no file holding the newest certificate on disk" in name_problems(newer, served, [NAME], renewal)[0]
     none = parse_certbot(["@@units", *UNITS.splitlines(), f"@@renewal {NAME}", f"@@archive {NAME} -", "@@plugins"])
     problems = name_problems(none, served, [NAME], renewal)
     assert "no renewal configuration" in problems[0] and "no certificate in" in problems[1]
@@ -184,7 +184,7 @@ def test_renewal_fails_closed():
     with pytest.raises(ValueError):
         parse_certbot(["@@units", *UNITS.splitlines(), f"@@archive {NAME} 3", "unable to load certificate", "@@plugins"])
     with pytest.raises(MissingEvidence):
-        name_problems(parse_certbot(certbot_reading()), {NAME: Served(1, error="connect: refused")}, [NAME],
+        name_problems(parse_certbot(certbot_reading()), {"/etc/nginx/tls/x.pem": Served(1, error="No such file")}, [NAME],
                       ARCH.spec.web.renewal)
 
 
