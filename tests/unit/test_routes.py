@@ -230,3 +230,9 @@ def test_the_static_gate_finds_two_gateways_or_one_not_the_hosts():
     assert not gateway_problems(spec, "off2", proxy, two[1:])
     inside = [net_interface("net0", "name=eth0,bridge=vmbr1,ip=10.1.0.101/24,gw=10.0.0.2", 6)]
     assert "expected the gateway on off2's public bridge vmbr0" in gateway_problems(spec, "off2", proxy, inside)[0][1]
+
+
+def test_blank_lines_of_the_reading_are_no_interface():
+    conf = parse_netconf(["@@interfaces", *INTERFACES, "", "@@pve 113.conf",
+                          "net0: name=eth0,bridge=vmbr1,gw=10.0.0.2,ip=10.1.0.113/24,type=veth", ""])
+    assert [i.gw for i in conf.containers[113]] == ["10.0.0.2"]
