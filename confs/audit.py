@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from confs import (check_containers, check_job_timeouts, check_logs, check_mounts, check_pruning, check_pve_net,
-                   check_replication, check_secrets, check_snapshots, check_stunnel, check_unit_types, check_units,
-                   check_web, formats, layout)
+                   check_renewal, check_replication, check_routes, check_secrets, check_snapshots, check_stunnel,
+                   check_unit_types, check_units, check_web, formats, layout)
 from confs.errors import ConfsRepoError
 from confs.findings import Finding
 from confs.repo import ROOT, ConfRepo
@@ -23,7 +23,7 @@ from confs.repo import ROOT, ConfRepo
 # the requirement IDs this gate has rules for, in catalogue order
 RULES_FOR = ("WEB-1", "WEB-2", "WEB-4", "STO-2", "STO-3", "STO-4", "STO-5", "STO-6",
              "ZFS-1", "ZFS-3", "ZFS-5", "NET-1", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1",
-             "OPS-2", "STO-7", "OPS-3", "ZFS-12")
+             "OPS-2", "STO-7", "OPS-3", "ZFS-12", "NET-7", "NET-9")
 
 
 def _catalogued(ids):
@@ -39,7 +39,8 @@ STATIC_REQUIREMENTS = _catalogued(RULES_FOR)
 
 CHECKS = (check_web.check, check_mounts.check, check_replication.check, check_snapshots.check,
           check_stunnel.check, check_units.check, check_pve_net.check, check_containers.check, check_unit_types.check,
-          check_logs.check, check_job_timeouts.check, check_pruning.check)
+          check_logs.check, check_job_timeouts.check, check_pruning.check,
+          check_routes.check, check_renewal.check)
 
 
 @dataclass
@@ -88,6 +89,8 @@ def evidence(arch, repo, scanned):
                   | {f for c in arch.containers("database") for fmt in check_web.DB_FORMATS
                      for f in _files(repo, layout.dirs(arch, c.name), fmt)})
     stunnel = sorted({s.real for s in repo.seen if s.fmt == "stunnel"})
+    every_pve = sorted({f for c in arch.containers() for f in _files(repo, layout.dirs(arch, c.host), "pve",
+                                                                      layout.is_pve_of(c.id))})
     folders = lambda ds: ", ".join(f"confs/{d}/" for d in ds) or "(none)"
     sto = (pve, f"no Proxmox definition (pve/lxc_<id>.conf) of an application container in its host's folder "
                 f"({folders(_dirs(arch, {c.host for c in arch.app_containers()}))})")
@@ -105,6 +108,10 @@ def evidence(arch, repo, scanned):
         "ZFS-3": (sanoid, f"no sanoid.conf in the replicas' folders ({folders(_dirs(arch, targets))})"),
         "ZFS-9": (sanoid, f"no sanoid.conf in the replicas' folders ({folders(_dirs(arch, targets))})"),
         "NET-2": (net2, "no nginx, stunnel or database file in the spec's machines' folders"),
+        "NET-7": (every_pve, "no Proxmox definition (pve/lxc_<id>.conf) of a spec container in its host's folder"),
+        "NET-9": (sorted({s.real for m in check_renewal.tls_machines(arch) for s in repo.seen
+                          if s.folder in layout.dirs(arch, m)}),
+                  "no folder of a machine serving names over TLS in the repository"),
         "NET-3": (stunnel, "no stunnel file (stunnel/*.conf) in the repository"),
         "NET-4": (scanned, "no readable file in confs/"),
         "OPS-1": (check_units.examined(arch, repo), "no unit file or drop-in of the spec's replication and snapshot "

@@ -50,7 +50,8 @@ def _pve(arch, c):
     net = arch.networks[c.host]
     lines = [f"# {c.name}: {c.application} application container", "arch: amd64", "cores: 8",
              "features: nesting=1", f"hostname: {c.name}", "memory: 32768",
-             f"net0: name=eth0,bridge=vmbr1,ip={c.address}/{net.prefixlen},type=veth", "onboot: 1",
+             f"net0: name=eth0,bridge=vmbr1,gw={arch.spec.hosts[c.host].internal_address},ip={c.address}/{net.prefixlen},"
+             "type=veth", "onboot: 1",
              "ostype: debian", f"rootfs: zfs-hdd:subvol-{c.id}-disk-0,size=30G", "swap: 0", "unprivileged: 1"]
     n = 0
     for path, mount in sorted(arch.mounts(c.application).items()):
@@ -203,10 +204,27 @@ def systemd_files(arch):
     return out
 
 
+def renewal_files(arch):
+    """NET-9: each name served over TLS with its certbot renewal configuration, and certbot.service's failure
+    notification on each machine serving them (as confs/off1-reverse-proxy/systemd/system/certbot.service.d)."""
+    from confs.check_renewal import tls_machines
+    r, out = arch.spec.web.renewal, {}
+    for machine, names in tls_machines(arch).items():
+        base = layout.folder(arch, machine)
+        for name in names:
+            out[f"{base}/letsencrypt/renewal/{name}.conf"] = (
+                f"version = 2.1.0\narchive_dir = {r.config_dir}/archive/{name}\n"
+                f"cert = {r.config_dir}/live/{name}/cert.pem\n\n[renewalparams]\nauthenticator = nginx\n"
+                "installer = nginx\n")
+        out[f"{base}/systemd/system/{r.service}.d/override.conf"] = (
+            f"[Unit]\nOnFailure=email-failures@{r.service}\n")
+    return out
+
+
 def example_files(arch):
     """{relative path: text} of a clean repository for the spec."""
     files = {}
-    for part in (stunnel_files, pve_files, sanoid_files, syncoid_files, nginx_files, systemd_files):
+    for part in (stunnel_files, pve_files, sanoid_files, syncoid_files, nginx_files, systemd_files, renewal_files):
         files.update(part(arch))
     return files
 

@@ -52,12 +52,7 @@ class PveContainer:
 
     def interfaces(self):
         """[Interface] of the netN entries (bridge, ip=, ip6=)."""
-        out = []
-        for key, value, line in self.entries:
-            if NET.match(key):
-                options = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
-                out.append(Interface(key, options.get("bridge"), options.get("ip"), options.get("ip6"), line))
-        return out
+        return [net_interface(key, value, line) for key, value, line in self.entries if NET.match(key)]
 
 
 @dataclass(frozen=True)
@@ -67,6 +62,17 @@ class Interface:
     ip: str                 # 10.1.0.113/24, dhcp, manual or None
     ip6: str                # address/prefix, auto, dhcp, manual or None
     line: int
+    gw: str = None          # the IPv4 gateway Proxmox makes the container's default route (NET-7)
+    gw6: str = None
+
+
+def net_interface(key, value, line):
+    """The Interface of one `netN: name=eth0,bridge=vmbr1,gw=10.0.0.2,ip=10.1.0.113/24,...` line."""
+    if not NET.match(key):
+        raise ValueError(f"line {line}: expected netN: <options>, found {key!r}")
+    options = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
+    return Interface(key, options.get("bridge"), options.get("ip"), options.get("ip6"), line,
+                     options.get("gw"), options.get("gw6"))
 
 
 def _mount_point(key, value, line):

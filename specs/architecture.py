@@ -122,11 +122,30 @@ class Architecture:
         self.networks = {name: h.internal_network for name, h in spec.hosts.items()}
         # commands an operator account may run as root (an inventory's stand-in for a kernel feature, ZFS-8)
         self.operator_sudo = ()
+        # NET-7: {host: gateway} where a lab's routers are not the spec's (every machine of that host)
+        self.gateways = {}
 
     def map_networks(self, mapping):
         """Use other internal networks for some hosts ({host: IPv4Network}), e.g. in a lab where
         Docker cannot give two networks the same subnet. Container addresses follow."""
         self.networks.update(mapping)
+
+    def map_gateways(self, mapping):
+        """Route every machine of some hosts ({host: address}) via another gateway than the spec's, e.g. a
+        lab whose routers are Docker's bridges."""
+        self.gateways.update({h: str(a) for h, a in mapping.items()})
+
+    def gateway(self, machine):
+        """NET-7: the address a machine's one default route goes via, or None where the spec says none. A
+        container's is its own (a public network's) or else its host's internal address."""
+        host = self.host_of(machine)
+        if host in self.gateways:
+            return self.gateways[host]
+        if machine in self.spec.hosts:
+            g = self.spec.hosts[machine].gateway
+            return str(g) if g else None
+        c = self.spec.hosts[host].containers[machine]
+        return str(c.gateway or self.spec.hosts[host].internal_address)
 
     def same_network(self, host_a, host_b):
         """Do two hosts' containers share one internal network (same host, or one datacenter with the
@@ -291,6 +310,13 @@ class Architecture:
                 out.append(Chain(public, c.application, self.proxy_of(c.host), c,
                                  self.spec.web.nginx_port, self.spec.web.apache_port))
         return out
+
+    def served_names(self, machine):
+        """The public names a machine serves over TLS (its reverse proxy's chains, the images host's name)."""
+        names = [c.public_name for c in self.chains() if c.proxy and c.proxy.name == machine]
+        if self.spec.web.images.host == machine:
+            names.append(self.spec.web.images.public_name)
+        return list(dict.fromkeys(names))
 
     # stunnel
     def links(self):

@@ -26,6 +26,10 @@ class Container(Strict):
     public_address: Optional[IPv4Address] = None
     # folders under the repository's confs/ holding this machine's files; [] = a folder named as the machine
     conf_dirs: list[Annotated[str, ConfDir]] = []
+    # NET-7: its one default route's gateway; None: its host's internal address (Proxmox's gw= of the
+    # users' containers, confs/off2/pve/lxc_113.conf:22); a container with a public address has its public
+    # network's gateway there and none on the internal one (docs/nginx-reverse-proxy.md:13)
+    gateway: Optional[IPv4Address] = None
 
 
 class Host(Strict):
@@ -40,8 +44,10 @@ class Host(Strict):
     pools: dict[Name, Pool]
     containers: dict[Name, Container]
     conf_dirs: list[Annotated[str, ConfDir]] = []  # as Container.conf_dirs
+    gateway: Optional[IPv4Address] = None   # NET-7: the host's default gateway (public network); None: not judged
 
 
+UNIT_NAME = r"^[A-Za-z0-9_.:@-]+\.service$"
 DATASET = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$"
 
 
@@ -92,12 +98,20 @@ class Images(Strict):
     dataset: str
 
 
+class Renewal(Strict):
+    """NET-9: how certificates are renewed where they are served (certbot, as the users run it)."""
+    config_dir: str = Field(default="/etc/letsencrypt", pattern=r"^/[^\s]*[^/\s]$")
+    timer: str = Field(default="certbot.timer", pattern=r"^[A-Za-z0-9_.:@-]+\.timer$")
+    service: str = Field(default="certbot.service", pattern=UNIT_NAME)
+
+
 class Web(Strict):
     nginx_port: PositiveInt
     apache_port: PositiveInt
     static_locations: list[str]
     tls_min_days: NonNegativeInt
     images: Images
+    renewal: Renewal = Renewal()
 
 
 class Proxmox(Strict):

@@ -281,3 +281,47 @@ def certificate(f, arch, audit):
                    fallback=renew, subject=f"reload {unit}")]
 
 
+
+
+# --- routes (NET-7) and certificate renewal (NET-9) -------------------------------------------------
+
+@remedy("NET-7")
+def routes(f, arch, audit):
+    """Never automatic: changing a machine's default route or its gateway can cut it (and the audit) off.
+    A manual step with the commands to look, put the route back, and make it persistent."""
+    m = f.target
+    gw = arch.gateway(m.name)
+    host = arch.host_of(m.name)
+    persist = ([f"# persistently: /etc/network/interfaces on {host}: one `gateway {gw}` line, on the public bridge",
+                "ifreload -a  # Proxmox's ifupdown2"] if m.name == host else
+               [f"# persistently, on {host}: one interface of the container with gw= (the spec's), none on the others",
+                f"pct config {m.id}  # netN lines",
+                f"pct set {m.id} -net<N> <the same options>,gw={gw}  # restarts the interface"])
+    return [Manual(m.name, *_ids(f), f"routes of {m.name}: {first_problem(f)}",
+                   [f"# on {m.name}:", "ip route show default", "ip neigh show", f"ping -c 3 {gw}",
+                    f"ip route replace default via {gw}  # the spec's gateway (not persistent)", *persist])]
+
+
+@remedy("NET-9")
+def renewal(f, arch, audit):
+    """Enabling and starting the renewal timer is automatic (it changes no certificate until one is due); a
+    missing renewal configuration or plugin, a failed renewal, a missing OnFailure= and a served
+    certificate older than the newest on disk are manual steps with their commands."""
+    m = f.target
+    r = arch.spec.web.renewal
+    message = f.message
+    out = []
+    if f"{r.timer} is" in message:
+        out.append(Action(m.name, *_ids(f), f"enable and start {r.timer} on {m.name}: certificates are renewed "
+                          "before they expire", [(units.service, dict(name=f"enable and start {r.timer}",
+                                                                    service=r.timer, action="start", enabled=True))],
+                          subject=r.timer))
+    out.append(Manual(m.name, *_ids(f), f"certificate renewal on {m.name}: {first_problem(f)}",
+                      [f"# on {m.name}:", f"ls {r.config_dir}/renewal/ {r.config_dir}/live/",
+                       "certbot certificates", "certbot plugins  # the authenticator/installer each renewal conf names",
+                       "apt install python3-certbot-<plugin>  # e.g. python3-certbot-nginx, python3-certbot-dns-ovh",
+                       f"systemctl status {r.service} --no-pager; journalctl -u {r.service} -n 50 --no-pager",
+                       f"systemctl edit {r.service}  # [Unit] OnFailure=email-failures@certbot.service",
+                       "certbot renew --dry-run",
+                       "systemctl reload nginx  # serve the newest certificate on disk"]))
+    return out
