@@ -98,6 +98,8 @@ class Web(Strict):
     static_locations: list[str]
     tls_min_days: NonNegativeInt
     images: Images
+    # WEB-5: how an application's answer to a visitor names it ({application}: the spec's name); None: not judged
+    answer_names: Optional[str] = None
 
 
 class Proxmox(Strict):

@@ -1,0 +1,174 @@
+"""The view from outside (WEB-5, NET-8): the DNS client, the readings of the auditor's probes, and the rules, on
+made-up answers shaped as production's (IPv4 and IPv6, several names) and as the lab's."""
+import datetime
+import socket
+import struct
+import threading
+
+import pytest
+
+from checks.test_outside import name_problems, stunnel_client_problems
+from confs.stunnel import parse_stunnel_text
+from fixtures.probes import dns
+from fixtures.probes.outside import NameSeen, Visit, parse_names, parse_ports, parse_upstream, split_endpoint
+
+
+def _answer(query, records, rcode=0):
+    """A response to `query` with (type, rdata) records, the name as a compression pointer to the question."""
+    ident = struct.unpack(">H", query[:2])[0]
+    head = struct.pack(">HHHHHH", ident, 0x8180 | rcode, 1, len(records), 0, 0)
+    body = query[12:]
+    for rtype, rdata in records:
+        body += struct.pack(">HHHIH", 0xC00C, rtype, 1, 300, len(rdata)) + rdata
+    return head + body
+
+
+def test_a_and_aaaa_records_are_read_and_other_types_skipped():
+    q = dns.query_packet("openfoodfacts.org", "A", 7)
+    data = _answer(q, [(5, b"\x03www\x00"), (1, socket.inet_aton("213.36.253.214")), (1, socket.inet_aton("1.2.3.4"))])
+    assert dns.parse_answer(data, "A", 7) == ["213.36.253.214", "1.2.3.4"]
+    q6 = dns.query_packet("openfoodfacts.org", "AAAA", 8)
+    data6 = _answer(q6, [(28, socket.inet_pton(socket.AF_INET6, "2001:bc8:2::1"))])
+    assert dns.parse_answer(data6, "AAAA", 8) == ["2001:bc8:2::1"]
+
+
+def test_an_error_code_or_a_foreign_answer_is_no_answer():
+    q = dns.query_packet("openfoodfacts.org", "A", 9)
+    with pytest.raises(dns.DnsError, match="REFUSED"):
+        dns.parse_answer(_answer(q, [], rcode=5), "A", 9)
+    with pytest.raises(dns.DnsError, match="does not match"):
+        dns.parse_answer(_answer(q, []), "A", 10)
+
+
+def test_lookup_asks_the_inventorys_server(tmp_path):
+    """A server on the loopback answering as the lab's dnsmasq does (A record; AAAA: none; unknown: NXDOMAIN)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def serve():
+        for _ in range(3):
+            q, peer = srv.recvfrom(512)
+            qtype = struct.unpack(">H", q[-4:-2])[0]
+            known = b"\x0dopenfoodfacts\x03org\x00" in q
+            if not known:
+                srv.sendto(_answer(q, [], rcode=3), peer)
+            else:
+                srv.sendto(_answer(q, [(1, socket.inet_aton("198.18.0.12"))] if qtype == 1 else []), peer)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    real = dns._udp
+    try:
+        dns._udp = lambda server, packet, timeout: real_udp(server, packet, timeout, port)
+        assert dns.lookup("openfoodfacts.org", "A", "127.0.0.1") == ["198.18.0.12"]
+        assert dns.lookup("openfoodfacts.org", "AAAA", "127.0.0.1") == []
+        assert dns.lookup("forgotten.example.org", "A", "127.0.0.1") == []
+    finally:
+        dns._udp = real
+        srv.close()
+
+
+def real_udp(server, packet, timeout, port):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(packet, (server, port))
+        return s.recv(4096)
+
+
+def test_no_server_answering_is_an_error_not_an_empty_answer():
+    with pytest.raises(dns.DnsError, match="no answer"):
+        dns.lookup("openfoodfacts.org", "A", "127.0.0.1", timeout=0.2)   # nothing on the loopback's port 53
+
+
+def test_port_probe_lines_ipv4_and_ipv6():
+    got = parse_ports(["198.18.0.12:443 open", "[2001:41d0:203::12]:27017 open", "198.18.0.1:8006 filtered",
+                       "198.18.0.12:22 error [Errno 113] No route to host"])
+    assert got["[2001:41d0:203::12]:27017"] == "open"
+    assert got["198.18.0.12:22"].startswith("error: ")
+    assert split_endpoint("[2001:41d0:203::12]:27017") == ("2001:41d0:203::12", 27017)
+    with pytest.raises(ValueError):
+        parse_ports(["@@unread off2-reverse-proxy: ss: exit 1"])
+
+
+def test_visitor_lines_give_each_name_its_visits_and_certificate():
+    line = ('{"dns": {"A": ["198.18.0.12"], "AAAA": [], "error": ""}, "name": "openfoodfacts.org", "visits": '
+            '[{"address": "198.18.0.12", "fingerprint": "AB:CD", "names": ["openfoodfacts.org"], '
+            '"not_after": "2027-12-01T10:00:00Z", "says": "HTTP/1.1 200 OK", "seconds": 0.05, "status": 200, '
+            '"tls": true, "verify": ""}]}')
+    seen = parse_names([line, '{"dns": {"A": [], "AAAA": [], "error": "A: 198.18.0.53 answered REFUSED"}, '
+                              '"name": "world.openfoodfacts.org", "visits": []}'])
+    v = seen["openfoodfacts.org"].visits[0]
+    assert v.status == 200 and v.served.covers("openfoodfacts.org")
+    assert v.served.not_after == datetime.datetime(2027, 12, 1, 10, tzinfo=datetime.timezone.utc)
+    assert seen["world.openfoodfacts.org"].dns_error.endswith("REFUSED")
+    with pytest.raises(ValueError):
+        parse_names(["not json"])
+
+
+def test_upstream_lines():
+    assert parse_upstream(["openfoodfacts.org 10.1.0.113:80 200", "pro.openfoodfacts.org 10.1.0.114:80 000 curl-exit-7"]) \
+        == {"openfoodfacts.org": ("10.1.0.113:80", 200), "pro.openfoodfacts.org": ("10.1.0.114:80", 0)}
+
+
+def _seen(name="openfoodfacts.org", a=("198.18.0.12",), aaaa=(), error="", **visit):
+    v = {"address": (a + aaaa)[0] if a + aaaa else "", "tls": True, "status": 200,
+         "says": "served-by=apache application=off container=off", **visit}
+    return NameSeen(name, tuple(a), tuple(aaaa), error, (Visit(**v),) if a + aaaa else ())
+
+
+SAYS = "application={application}"
+
+
+def rule(seen, expected=("198.18.0.12",), own=("198.18.0.12",), app="off"):
+    return name_problems(seen, list(expected), set(own), app, SAYS, 10)
+
+
+def test_a_name_answering_from_its_own_application_is_green():
+    assert rule(_seen()) == []
+    # production-like: IPv4 and IPv6 of the proxy, both answering
+    both = NameSeen("openfoodfacts.org", ("213.36.253.214",), ("2001:bc8:2::214",), "",
+                    (Visit("213.36.253.214", True, 301, says="application=off"),
+                     Visit("2001:bc8:2::214", True, 301, says="application=off")))
+    assert rule(both, ["213.36.253.214"], {"213.36.253.214", "2001:bc8:2::214"}) == []
+
+
+def test_each_way_a_name_fails_a_visitor_is_named():
+    assert "does not resolve" in rule(_seen(a=(), error="A: no answer from 198.18.0.53: timed out"))[0]
+    assert "not to the spec's 198.18.0.12" in rule(_seen(a=("198.18.0.99",)))[0]
+    assert "none of its server's public addresses" in rule(_seen(aaaa=("2001:db8::1",)))[0]
+    assert "no TLS handshake" in rule(_seen(tls=False, status=None, error="[Errno 113] No route to host"))[0]
+    assert "answered HTTP 502" in rule(_seen(status=502))[0]
+    assert "not from off" in rule(_seen(says="served-by=apache application=obf"))[0]
+    assert "after 12.0 s" in rule(_seen(seconds=12.0))[0]
+    assert rule(_seen(says="anything"), app=None) == []   # a name the spec forgot: no application to expect
+
+
+def test_stunnel_clients_on_wildcards_or_public_addresses_are_found():
+    text = """; as confs/ovh-stunnel-client/stunnel/off.conf
+foreground = yes
+[mongodb]
+client = yes
+accept = 0.0.0.0:27017
+connect = 213.36.253.214:27017
+[redis]
+client = yes
+accept = 6379
+connect = 213.36.253.214:6379
+[memcached]
+client = yes
+accept = 213.36.253.206:11211
+connect = 213.36.253.214:11211
+[postgres]
+client = yes
+accept = 10.1.0.113:5432
+connect = 213.36.253.214:5432
+[server]
+client = no
+accept = 213.36.253.214:27017
+connect = 10.1.0.102:27017
+"""
+    internal = lambda a: a.startswith("10.")
+    got = stunnel_client_problems({"/etc/stunnel/off.conf": parse_stunnel_text(text)}, internal)
+    assert [(line, msg.split("]")[0]) for _, line, msg in got] == [(5, "[mongodb"), (9, "[redis"), (13, "[memcached")]
+    assert "public address" in got[2][2]
