@@ -172,3 +172,94 @@ connect = 10.1.0.102:27017
     got = stunnel_client_problems({"/etc/stunnel/off.conf": parse_stunnel_text(text)}, internal)
     assert [(line, msg.split("]")[0]) for _, line, msg in got] == [(5, "[mongodb"), (9, "[redis"), (13, "[memcached")]
     assert "public address" in got[2][2]
+
+
+def _ca_and_site(tmp_path, name, days=90):
+    """A CA file and a certificate + key for `name` signed by it (as the lab's CA makes them)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=365))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "site.pem").write_bytes(cert.public_bytes(pem))
+    (tmp_path / "site.key").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))
+    return tmp_path / "ca.pem"
+
+
+def _https_server(tmp_path, body):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "site.pem", tmp_path / "site.key")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def serve():
+        for _ in range(2):
+            conn, _ = srv.accept()
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.settimeout(2)
+                    try:
+                        tls.recv(4096)
+                        tls.sendall(body)
+                    except OSError:
+                        pass
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+def test_a_visit_reads_the_served_certificate_the_status_and_the_answer(tmp_path):
+    from fixtures.probes.outside import Settings, visit
+    ca = _ca_and_site(tmp_path, "openfoodfacts.org", days=5)
+    srv = _https_server(tmp_path, b"HTTP/1.1 200 OK\r\nContent-Length: 22\r\n\r\napplication=off served")
+    try:
+        got = visit("openfoodfacts.org", "127.0.0.1", Settings(ca_file=str(ca), timeout=5), port=srv.getsockname()[1])
+    finally:
+        srv.close()
+    assert got["tls"] and got["status"] == 200 and "application=off" in got["says"]
+    assert got["names"] == ["openfoodfacts.org"] and got["verify"] == ""
+    seen = parse_names(['{"dns": {"A": ["127.0.0.1"], "AAAA": [], "error": ""}, "name": "openfoodfacts.org", '
+                        f'"visits": [{__import__("json").dumps(got)}]}}'])
+    assert rule(seen["openfoodfacts.org"], ["127.0.0.1"], {"127.0.0.1"}) == []
+
+
+def test_a_certificate_not_chaining_to_the_trusted_ca_is_told(tmp_path):
+    from fixtures.probes.outside import Settings, visit
+    (tmp_path / "other").mkdir()
+    other = _ca_and_site(tmp_path / "other", "x.org")          # another CA (same name, another key)
+    _ca_and_site(tmp_path, "openfoodfacts.org")
+    srv = _https_server(tmp_path, b"HTTP/1.1 503 Service Unavailable\r\n\r\n")
+    try:
+        got = visit("openfoodfacts.org", "127.0.0.1", Settings(ca_file=str(other), timeout=5), port=srv.getsockname()[1])
+    finally:
+        srv.close()
+    assert got["tls"] and got["status"] == 503   # the handshake completes: what is served is still read
+    assert got["verify"]                          # but a browser would refuse it (NET-6 says why)
+
+
+def test_nothing_listening_is_no_handshake():
+    from fixtures.probes.outside import Settings, visit
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    got = visit("openfoodfacts.org", "127.0.0.1", Settings(timeout=2), port=port)
+    assert not got["tls"] and "refused" in got["error"].lower()
