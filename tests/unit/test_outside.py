@@ -263,3 +263,22 @@ def test_nothing_listening_is_no_handshake():
     s.close()
     got = visit("openfoodfacts.org", "127.0.0.1", Settings(timeout=2), port=port)
     assert not got["tls"] and "refused" in got["error"].lower()
+
+
+def _facts(listen, addrs):
+    from fixtures.facts import Facts
+    text = ("@@@listen\n" + "\n".join(listen) + "\n@@@.rc listen 0 \n@@@addrs\n" + "\n".join(addrs)
+            + "\n@@@.rc addrs 0 \n@@@end\n")
+    return Facts("ovh-stunnel-client", text)
+
+
+def test_a_port_the_machine_shows_listening_publicly_is_net2s_else_net8s():
+    from checks.test_outside import _shown_listening
+    internal = lambda a: a.startswith("10.")
+    f = _facts(['LISTEN 0 128 0.0.0.0:27017 0.0.0.0:* users:(("stunnel4",pid=10,fd=7))',
+                'LISTEN 0 128 10.1.3.113:6379 0.0.0.0:* users:(("stunnel4",pid=10,fd=8))'],
+               ["1: eth0    inet 10.1.3.113/24 brd 10.1.3.255 scope global eth0",
+                "2: eth1    inet 198.18.0.128/24 brd 198.18.0.255 scope global eth1"])
+    assert _shown_listening(f, "198.18.0.128", 27017, internal)        # the wildcard takes the public address
+    assert not _shown_listening(f, "198.18.0.128", 6379, internal)     # answered though nothing listens there
+    assert not _shown_listening(f, "198.18.0.128", 8080, internal)
