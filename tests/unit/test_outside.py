@@ -282,3 +282,14 @@ def test_a_port_the_machine_shows_listening_publicly_is_net2s_else_net8s():
     assert _shown_listening(f, "198.18.0.128", 27017, internal)        # the wildcard takes the public address
     assert not _shown_listening(f, "198.18.0.128", 6379, internal)     # answered though nothing listens there
     assert not _shown_listening(f, "198.18.0.128", 8080, internal)
+
+
+def test_net2_leaves_a_stunnel_clients_own_accept_to_net8():
+    from checks.test_net import _stunnel_client_accepts, _wild
+    from fixtures.facts import Facts
+    conf = "[mongodb]\nclient = yes\naccept = 0.0.0.0:27017\nconnect = 198.18.0.12:27017\n[redis]\nclient = yes\n" \
+           "accept = 10.1.3.113:6379\nconnect = 198.18.0.12:6379\n"
+    f = Facts("ovh-stunnel-client", "@@@stunnel\n@@file /etc/stunnel/off.conf\n" + conf + "@@@.rc stunnel 0 \n@@@end\n")
+    accepts = _stunnel_client_accepts(f)
+    assert (_wild("0.0.0.0"), 27017) in accepts and ("10.1.3.113", 6379) in accepts
+    assert (_wild("0.0.0.0"), 11211) not in accepts     # another listener on a wildcard stays NET-2's
