@@ -182,6 +182,15 @@ def readings(arch, snaps, out_dir):
             listen = "".join(l for l in _sections(text)["listen"].splitlines(True)
                              if not re.search(r":(27017|6379)\s", l))    # PROXY is also a stunnel server
             texts[c.name] = _set(_set(_set(text, "nginx", dump), "tls", tls), "listen", listen)
+            # WEB-5, NET-6: what the auditor got from outside, and the proxy's own requests, for these names
+            address = c.public_address or c.address
+            visits = "".join(json.dumps({"name": ch.public_name, "dns": {"A": [address], "AAAA": [], "error": ""},
+                                         "visits": [{"address": address, "tls": True, "status": 200, "verify": "",
+                                                     "says": f"application={ch.application}", "seconds": 0.1,
+                                                     "not_after": "2030-01-15T00:00:00Z", "names": [ch.public_name],
+                                                     "fingerprint": ""}]}) + "\n" for ch in names)
+            upstream = "".join(f"{ch.public_name} {ch.app.address}:{ch.nginx_port} 200\n" for ch in names)
+            texts[c.name] = _set(_set(texts[c.name], "visitor", visits), "upstream", upstream)
     out_dir.mkdir(parents=True, exist_ok=True)
     for m, text in texts.items():
         (out_dir / f"{m}.reading").write_text(text)

@@ -88,23 +88,41 @@ class TlsSite(str):
 
 @requirement("NET-6", over=_tls_sites, reads=lambda site, arch: [site.machine])
 def test_public_certificate_is_valid_long_enough(target, facts, arch):
-    """The certificate a TLS handshake for the name gets (what nginx serves now, not the file on disk);
+    """The certificate a visitor's TLS handshake for the name gets from outside (what nginx serves now, not the
+    file on disk; read on the serving machine when no handshake from outside completes, which is WEB-5's red);
     when it is wrong, confs.check_tls.certificate_problem says whether the file on disk is wrong too, and
     whether by dates or by names."""
     import datetime
     from confs.check_tls import certificate_problem
     f = facts[target.machine]
     where = f"{target} served by {target.machine}"
-    served = f.served_certificates.get(str(target))
+    served, unverified = _visitor_certificate(f, str(target))
+    if served is None:   # no handshake from outside (WEB-5's red): the certificate nginx serves, read on the machine
+        served = f.served_certificates.get(str(target))
+        where += " (read on the machine: no handshake from outside)"
     if served is None or served.not_after is None:
         why = served.error if served and served.error else f"exit {served.rc}" if served else "not tried"
         report([f"no certificate is served for {target} on port 443 ({why})"], where)
     now = datetime.datetime.fromtimestamp(f.now, datetime.timezone.utc)
     days = arch.spec.web.tls_min_days
     if certificate_problem(str(target), served, {}, now=now, min_days=days) is None:
+        if unverified:
+            report([f"the certificate served for {target} does not verify as a visitor's browser checks it: "
+                    f"{unverified} (its chain to a trusted CA: the intermediate certificates in ssl_certificate)"],
+                   where)
         return   # the served certificate is right: the files on disk are not needed
     problem = certificate_problem(str(target), served, *_certificate_files(f, str(target)), now=now, min_days=days)
     report([problem.message], where)
+
+
+def _visitor_certificate(f, name):
+    """(Served, verification failure or '') of the first handshake the auditor completed for the name from
+    outside (fixtures/probes/outside.py), or (None, '') when none did."""
+    seen = f.evidence("visitor").get(name)
+    for v in seen.visits if seen else ():
+        if v.tls and v.served is not None:
+            return v.served, v.verify
+    return None, ""
 
 
 def _certificate_files(f, name):

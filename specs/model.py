@@ -112,6 +112,8 @@ class Web(Strict):
     tls_min_days: NonNegativeInt
     images: Images
     renewal: Renewal = Renewal()
+    # WEB-5: how an application's answer to a visitor names it ({application}: the spec's name); None: not judged
+    answer_names: Optional[str] = None
 
 
 class Proxmox(Strict):

@@ -325,3 +325,33 @@ def renewal(f, arch, audit):
                        "certbot renew --dry-run",
                        "systemctl reload nginx  # serve the newest certificate on disk"]))
     return out
+@remedy("WEB-5")
+def name_unanswered(f, arch, audit):
+    """A public name that does not answer a visitor: nothing to do blindly (an address, a route, DNS, a
+    certificate or the application): the on-call guide's first looks, from outside then on the proxy."""
+    m = f.target
+    addresses = ", ".join(str(a) for a in [m.public_address] if a) or "its public address"
+    return [Manual(m.name, *_ids(f), f"a public name served by {m.name} does not answer from outside",
+                   ["# from the auditor (outside the datacenters): what a visitor gets",
+                    "dig +short A <name>; dig +short AAAA <name>   # the spec's address?",
+                    "curl -sv --max-time 10 https://<name>/ -o /dev/null   # handshake, certificate, status",
+                    f"# on {m.name}: is {addresses} still on its interface, the default route and gateway up?",
+                    "ip -br addr; ip route; ip neigh",
+                    "# a lost address comes back from the Proxmox netN line: pct reboot, or ip addr add <addr>/<len> dev <if>",
+                    "curl -s -o /dev/null -w '%{http_code}' -H 'Host: <name>' http://<application>:<nginx port>/"])]
+
+
+@remedy("NET-8")
+def internal_answers_outside(f, arch, audit):
+    """Something internal answering from outside: the listener, the stunnel client or the application's
+    connection must change (a person decides; stopping a service can take a site down)."""
+    m = f.target
+    return [Manual(m.name, *_ids(f), f"something internal answers on {m.name}'s public addresses, or an "
+                   "application connects to its own site's public address",
+                   [f"# on {m.name}: who listens there, on which address",
+                    "ss -Htlnp",
+                    f"# a stunnel client: accept = <internal address>:<port> in {arch.spec.stunnel.config}, then "
+                    f"systemctl restart {_unit(arch, 'stunnel')}",
+                    "# an application: reach the service at its internal address (its configuration), "
+                    "ss -Htn state syn-sent shows the hanging connections",
+                    "# from outside, after: nc -zv <public address> <port> must fail"])]

@@ -47,3 +47,19 @@ def run(fn, target_id, fleet, arch):
     _, over, _ = marks(fn)
     target = next(t for t in over(arch) if str(t) == target_id)
     return verdict(fn, target, fleet, arch)
+
+
+def served_to_visitor(text, name, lines, address="198.18.0.12"):
+    """A reading whose certificate served for `name` is `lines` (openssl's fields, as the `tls` probe prints
+    them) both on the machine (`tls`) and to the auditor from outside (`visitor`, NET-6's first reading)."""
+    import json
+
+    from fixtures.probes.network import parse_tls
+    served = parse_tls(lines)[name]
+    visit = {"address": address, "tls": served.not_after is not None, "status": 200, "says": "", "seconds": 0.1,
+             "verify": ""}
+    if served.not_after is not None:
+        visit.update(not_after=served.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"), names=list(served.names),
+                     fingerprint=served.fingerprint)
+    line = json.dumps({"name": name, "dns": {"A": [address], "AAAA": [], "error": ""}, "visits": [visit]})
+    return section(section(text, "tls", lines), "visitor", [line])

@@ -5,7 +5,7 @@ which the provisioner calls too)."""
 from checks import test_web
 from confs.check_tls import certificate_problem
 from fixtures.probes.network import parse_tls
-from tests.recorded.harness import replaced, run, section
+from tests.recorded.harness import replaced, run, section, served_to_visitor
 
 NAME = "openfoodfacts.org"
 CLOCK = "1799971200"                     # 2027-01-15 00:00 UTC
@@ -23,7 +23,7 @@ def _fleet(fleet, shipped, served, on_disk):
     (None: the certificate files' reading failed)."""
     proxy = next(c.proxy.name for c in shipped.chains() if c.public_name == NAME)
     path = next(s.certificate for s in fleet[proxy].nginx_servers if NAME in s.names and s.certificate)
-    text = section(fleet[proxy].text, "tls", [f"@@name {NAME}", *served, "@@rc 0"])
+    text = served_to_visitor(fleet[proxy].text, NAME, [f"@@name {NAME}", *served, "@@rc 0"])
     if on_disk is None:
         text = section(text, "certfiles", [], rc=1, err="permission missing: sudo -n /bin/sh -c ...")
     else:

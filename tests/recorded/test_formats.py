@@ -6,7 +6,7 @@ import pytest
 from checks import test_app, test_db, test_net, test_replication_rights, test_web, test_zfs
 from fixtures.probes.processes import parse_pct, parse_services
 from fixtures.probes.storage import parse_zpool, parse_zfs
-from tests.recorded.harness import replaced, run, section, zfs_snapshots
+from tests.recorded.harness import replaced, run, section, served_to_visitor, zfs_snapshots
 
 NOW = 1_800_000_000
 SRC, DST, DS = "off2", "off1", "zfs-nvme/off/products"
@@ -262,7 +262,7 @@ def test_net6_judges_the_served_certificate_against_the_machines_clock(fleet, sh
     proxy = next(c.proxy.name for c in shipped.chains() if c.public_name == "openfoodfacts.org")
     lines = ["@@name openfoodfacts.org", "notAfter=Jan 16 00:00:00 2027 GMT", "X509v3 Subject Alternative Name: ",
              "    DNS:world.openfoodfacts.org", "@@rc 0"]
-    text = section(section(fleet[proxy].text, "tls", lines), "clock", ["1799971200"])   # 2027-01-15 00:00 UTC
+    text = section(served_to_visitor(fleet[proxy].text, "openfoodfacts.org", lines), "clock", ["1799971200"])  # 2027-01-15
     outcome, message = run(test_web.test_public_certificate_is_valid_long_enough, "openfoodfacts.org",
                            replaced(fleet, shipped, proxy, text), shipped)
     assert outcome == "failed" and "1.0 days left" in message and "does not cover" in message
