@@ -26,7 +26,10 @@ AUTOMATIC = {   # what the automatic fix does, per requirement (README's table)
              "to a free name",
     "OPS-1": "OnFailure= restored on the job unit with a drop-in, unit files reloaded",
     "OPS-2": "start again a failed service the spec names for the machine (its failed state reset first); any "
-             "other failed unit and any unit restart-looping: manual, with the commands to look",
+             "other failed unit and any unit restart-looping: manual, with the commands to look; a spec container "
+             "not started at boot gets onboot 1 (pct set), one stopped or missing is manual",
+    "OPS-3": "a job timer not enabled is enabled at boot; time-outs, runs past them, schedules and the failure "
+             "mail's path (relay, root's alias, a stuck queue): manual, with the commands",
 }
 
 
