@@ -85,7 +85,7 @@ def test_inv1_guests_outside_the_spec_and_vms_are_named():
 
 @pytest.mark.parametrize("lines,words", [
     (PROXMOX_PCT.splitlines(), "no `qm list`"),                                       # stopped early
-    (PROXMOX_PCT.splitlines() + ["@@qm"], "no `pct config`"),                        # a container unread
+    (PROXMOX_PCT.splitlines() + ["@@qm"], "no configuration"),                       # a container unread
     (["VMID Status Lock Name", "abc running x", "@@qm"], "unexpected pct line"),
     (["@@qm", "VMID NAME STATUS", "x y z"], "unexpected qm line"),
     (["VMID Status Lock Name", "101 running ct", "@@qm", "@@config 101", "not a line"], "pct config 101"),
