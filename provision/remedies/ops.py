@@ -84,6 +84,10 @@ def failed_or_looping(f, arch, audit):
     from checks.test_health import unit_problems
     from fixtures.probes.processes import machine_units
     m = f.target
+    if "starts_at_boot" in f.nodeid:   # OPS-2's check of a host's containers (checks/test_guests.py)
+        boot, manual = _onboot_steps(f, arch, audit)
+        return ([Action(m.name, *_ids(f), "start its production containers at boot (onboot: 1)", boot)]
+                if boot else []) + manual
     states = _facts(audit, m.name).evidence("unit_health")
     daemons = {_service(u) for u in machine_units(arch, m.name)}
     jobs = {_service(u) for u in (arch.spec.replication.unit, arch.spec.snapshots.unit)}
@@ -109,10 +113,7 @@ def failed_or_looping(f, arch, audit):
                                "# once the cause is fixed:", f"systemctl restart {unit}"]))
     if ops:
         out.insert(0, Action(m.name, *_ids(f), "start again the failed services its role runs", ops))
-    boot, manual = _onboot_steps(f, arch, audit)
-    if boot:
-        out.insert(0, Action(m.name, *_ids(f), "start its production containers at boot (onboot: 1)", boot))
-    return out + manual
+    return out
 
 
 def _onboot_steps(f, arch, audit):

@@ -248,7 +248,8 @@ def test_onboot_is_set_automatically_a_stopped_container_is_manual():
     lines += ["@@qm"]
     for v, n in mine.items():
         lines += [f"@@config {v}", f"hostname: {n}", f"onboot: {0 if v == first else 1}"]
-    steps = steps_for(Finding("OPS-2", host, "failed", ""), ARCH, _audit(unit_health={}, guests=parse_guests(lines)))
+    nodeid = f"checks/test_guests.py::test_every_container_runs_and_starts_at_boot[{host.name}]"
+    steps = steps_for(Finding("OPS-2", host, "failed", "", nodeid), ARCH, _audit(guests=parse_guests(lines)))
     actions = [s for s in steps if isinstance(s, Action)]
     assert len(actions) == 1 and actions[0].ops[0][1]["commands"] == [f"pct set {first} --onboot 1"]
     (manual,) = [s for s in steps if isinstance(s, Manual)]
