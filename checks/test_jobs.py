@@ -18,11 +18,12 @@ def _duration(minutes):
 
 def job_problems(reading, jobs):
     """What OPS-3 finds in a JobsReading against the spec's jobs (timeouts and timers, in minutes). A unit
-    not loaded on this machine is not its job (OPS-1 judges where each job must be)."""
+    this machine does not use (not loaded, or installed by a package and never enabled nor run) is not its
+    job (OPS-1 judges where each job must be)."""
     problems = []
     for unit, bound in sorted(jobs.timeouts.items()):
         u = reading.units.get(unit)
-        if u is None or not u.loaded:
+        if u is None or not u.in_use(reading.units.get(unit.rsplit(".", 1)[0] + ".timer")):
             continue
         if u.timeout_minutes is None:
             problems.append(f"{unit} has no time-out (TimeoutStartSec= and RuntimeMaxSec= infinity): a hung run "
@@ -38,9 +39,9 @@ def job_problems(reading, jobs):
                                 f"time-out of {_duration(limit)}: `systemctl status {unit}`, `journalctl -u {unit} -n 50`")
     for unit, every in sorted(jobs.timers.items()):
         u = reading.units.get(unit)
-        if u is None or not u.loaded:
+        if u is None or not u.in_use():
             continue
-        if u.enabled not in ("enabled", "enabled-runtime", "linked", "linked-runtime"):
+        if not u.enabled_at_boot:
             problems.append(f"{unit} is not enabled ({u.enabled or 'no unit file state'}): its job does not run "
                             f"after a reboot: `systemctl enable --now {unit}`")
         if u.period_minutes is None:

@@ -182,7 +182,7 @@ def jobs_and_mail(f, arch, audit):
     ops, out = [], []
     for unit in sorted(jobs.timers):
         u = reading.units.get(unit)
-        if u is not None and u.loaded and u.enabled not in ("enabled", "enabled-runtime", "linked", "linked-runtime"):
+        if u is not None and u.in_use() and not u.enabled_at_boot:
             ops.append((units.service, dict(name=f"enable {unit} at boot", service=unit, enabled=True)))
     for problem in job_problems(reading, jobs):
         unit = problem.split()[0].removesuffix("'s")

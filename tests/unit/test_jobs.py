@@ -274,3 +274,14 @@ def test_a_timer_is_enabled_a_time_out_and_the_mail_are_manual():
                                                                service="sanoid.timer", enabled=True)
     manual = [s for s in steps if isinstance(s, Manual)]
     assert len(manual) == 2 and "no time-out" in manual[0].what and "postqueue -p" in manual[1].commands
+
+
+def test_job_units_a_package_installed_but_never_used_are_not_judged():
+    """sanoid's units are in every lab container (one image), disabled and never run: not that machine's job."""
+    unused = _show("sanoid.timer", TimersCalendar="{ OnCalendar=*-*-* *:00/15:00 ; next_elapse=(null) }",
+                   LastTriggerUSec="", LoadState="loaded", ActiveState="inactive", SubState="dead",
+                   UnitFileState="disabled", InactiveExitTimestamp="")
+    reading = parse_jobs(_jobs(SANOID_DEBIAN, unused))
+    assert job_problems(reading, JOBS) == []
+    used = [l.replace("UnitFileState=disabled", "UnitFileState=enabled") for l in unused]
+    assert [p.split()[0] for p in job_problems(parse_jobs(_jobs(SANOID_DEBIAN, used)), JOBS)] == ["sanoid.service"]
