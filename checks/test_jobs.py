@@ -4,6 +4,7 @@ and on the machines that run the jobs (the hosts) the failure mail leaves: the M
 alias for root are set, nothing is stuck in the queue."""
 from checks import targets
 from checks.requirement import report, requirement
+from checks.test_health import _where
 
 # the words of postfix's delivery errors when the next hop cannot be reached at all
 UNREACHABLE = ("connect to", "Connection refused", "Connection timed out", "No route to host", "Network is unreachable",
@@ -91,5 +92,4 @@ def test_jobs_end_and_their_failures_reach_a_person(target, facts, arch):
     problems = job_problems(reading, jobs)
     if target.name in arch.spec.hosts:
         problems += mail_problems(f.evidence("mail"), reading.now, jobs.max_deferred_minutes)
-    where = f"{target.role} {target.name}" + (f" on {target.host}" if target.host != target.name else "")
-    report(problems, where)
+    report(problems, _where(target))
