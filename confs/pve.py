@@ -54,6 +54,14 @@ class PveContainer:
         """[Interface] of the netN entries (bridge, ip=, ip6=)."""
         return [net_interface(key, value, line) for key, value, line in self.entries if NET.match(key)]
 
+    def value(self, key, default=None):
+        return next((v for k, v, _ in self.entries if k == key), default)
+
+    @property
+    def onboot(self):
+        """`onboot: 1`: Proxmox starts the container at boot (absent: it does not)."""
+        return (self.value("onboot") or "0").lower() in TRUE_WORDS
+
 
 @dataclass(frozen=True)
 class Interface:
@@ -93,8 +101,14 @@ def _mount_point(key, value, line):
 
 
 def parse_pve(path):
+    return parse_pve_text(read_text(path))
+
+
+def parse_pve_text(text):
+    """A container's configuration from its text: /etc/pve/lxc/<id>.conf as the repository holds it, or
+    `pct config <id>` as a live host prints it (the same `key: value` lines)."""
     entries = []
-    for number, raw in enumerate(read_text(path).splitlines(), 1):
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -26,9 +26,12 @@ AUTOMATIC = {   # what the automatic fix does, per requirement (README's table)
              "to a free name",
     "OPS-1": "OnFailure= restored on the job unit with a drop-in, unit files reloaded",
     "OPS-2": "start again a failed service the spec names for the machine (its failed state reset first); any "
-             "other failed unit and any unit restart-looping: manual, with the commands to look",
+             "other failed unit and any unit restart-looping: manual, with the commands to look; a spec container "
+             "not started at boot gets onboot 1 (pct set), one stopped or missing is manual",
     "DB-3": "start the database's unit and enable it at boot when it is stopped or disabled; at its connection cap, "
             "not answering or restart-looping: manual, with the commands to see who holds the connections",
+    "OPS-3": "a job timer not enabled is enabled at boot; time-outs, runs past them, schedules and the failure "
+             "mail's path (relay, root's alias, a stuck queue): manual, with the commands",
 }
 
 

@@ -228,6 +228,17 @@ class Operations(Strict):
     max_restarts: PositiveInt = 3
 
 
+class Jobs(Strict):
+    """OPS-3: each job unit's time-out (minutes: its TimeoutStartSec=/RuntimeMaxSec= may not be longer, and no
+    run may last longer), each job timer's cadence (minutes: its schedule fires at least this often, and it
+    last fired no longer ago than stale_after_minutes), and the mail that reports a failing job: a deferred
+    message older than max_deferred_minutes is stuck."""
+    timeouts: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9@_.:-]+\.service$")], PositiveInt] = {}
+    timers: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9@_.:-]+\.timer$")], PositiveInt] = {}
+    stale_after_minutes: PositiveInt = 420
+    max_deferred_minutes: PositiveInt = 60
+
+
 class Space(Strict):
     """STO-7: the free share every mounted filesystem and every dataset with a quota keeps."""
     min_free_percent: int = Field(default=20, ge=0, le=100)
@@ -275,6 +286,7 @@ class Spec(Strict):
     pools: Pools = Pools()
     retention: SnapshotRetention = SnapshotRetention()
     connections: Connections = Connections()
+    jobs: Jobs = Jobs()
 
 
 # a report of the users' docs/reports/ (file name without .md): the incident a requirement comes from

@@ -1,4 +1,5 @@
-"""Units: job failures reported (OPS-1: OnFailure=); nothing failed or restart-looping (OPS-2)."""
+"""Units: job failures reported (OPS-1: OnFailure=); nothing failed or restart-looping, containers started at
+boot (OPS-2); jobs end and their failure mail leaves (OPS-3); guests outside the spec (INV-1)."""
 import re
 from io import StringIO
 
@@ -83,6 +84,10 @@ def failed_or_looping(f, arch, audit):
     from checks.test_health import unit_problems
     from fixtures.probes.processes import machine_units
     m = f.target
+    if "starts_at_boot" in f.nodeid:   # OPS-2's check of a host's containers (checks/test_guests.py)
+        boot, manual = _onboot_steps(f, arch, audit)
+        return ([Action(m.name, *_ids(f), "start its production containers at boot (onboot: 1)", boot)]
+                if boot else []) + manual
     states = _facts(audit, m.name).evidence("unit_health")
     daemons = {_service(u) for u in machine_units(arch, m.name)}
     jobs = {_service(u) for u in (arch.spec.replication.unit, arch.spec.snapshots.unit)}
@@ -108,4 +113,90 @@ def failed_or_looping(f, arch, audit):
                                "# once the cause is fixed:", f"systemctl restart {unit}"]))
     if ops:
         out.insert(0, Action(m.name, *_ids(f), "start again the failed services its role runs", ops))
+    return out
+
+
+def _onboot_steps(f, arch, audit):
+    """OPS-2 on a Proxmox host: a spec container that does not start at boot gets `onboot: 1` (`pct set`
+    changes the configuration only, nothing runs now); one stopped or missing is a manual step (starting a
+    container a person may have stopped on purpose, during a restore or a move, is their decision)."""
+    from checks.test_guests import _spec_containers
+    from fixtures.probes import MissingEvidence
+    host = f.target.name
+    if host not in arch.spec.hosts:
+        return [], []
+    try:
+        guests = _facts(audit, host).evidence("guests")
+    except MissingEvidence as exc:
+        return [], [Manual(host, *_ids(f), f"cannot plan the containers' start at boot without evidence: {exc}", [])]
+    ops, out = [], []
+    for vmid, name in sorted(_spec_containers(arch, host).items()):
+        g = guests.containers.get(vmid)
+        if g is None:
+            out.append(Manual(host, *_ids(f), f"container {vmid} ({name}) is not on {host}: a person finds where it "
+                              "went (moved, restored elsewhere, destroyed)", [f"# on {host}:", "pct list",
+                              f"ls /etc/pve/nodes/*/lxc/{vmid}.conf"]))
+            continue
+        if not guests.configs[vmid].onboot:
+            ops.append((server.shell, dict(name=f"start container {vmid} ({name}) at boot",
+                                           commands=[f"pct set {vmid} --onboot 1"])))
+        if g.status != "running":
+            out.append(Manual(host, *_ids(f), f"container {vmid} ({name}) is {g.status} on {host}: a person makes "
+                              "sure nobody stopped it on purpose (a restore, a move) before starting it",
+                              [f"# on {host}:", f"pct status {vmid}", f"pct config {vmid}", f"pct start {vmid}"]))
+    return ops, out
+
+
+@remedy("INV-1")
+def guest_outside_spec(f, arch, audit):
+    """A guest the spec does not name: a person decides whether it is production (named in the spec, then
+    audited) or a leftover (removed: destroying a guest destroys its data: never automatic)."""
+    from checks.test_guests import _spec_containers
+    host = f.target.name
+    guests = _facts(audit, host).evidence("guests")
+    named = _spec_containers(arch, host)
+    out = []
+    for vmid, g in sorted(guests.containers.items()):
+        if vmid not in named:
+            out.append(Manual(host, *_ids(f), f"container {vmid} ({g.name}) on {host} is outside the spec: name it "
+                              "in the spec (hosts.<host>.containers) to audit it, or retire it after a backup",
+                              [f"# on {host}:", f"pct config {vmid}", f"pct exec {vmid} -- systemctl --failed",
+                               f"# to retire it, once backed up: pct stop {vmid} && pct set {vmid} --onboot 0"]))
+    for vmid, g in sorted(guests.vms.items()):
+        out.append(Manual(host, *_ids(f), f"VM {vmid} ({g.name}) on {host} is outside the spec and not read (a VM "
+                          "has no pct exec): name it in the spec's inventory with its own ssh access, or retire it",
+                          [f"# on {host}:", f"qm config {vmid}", f"qm status {vmid}"]))
+    return out
+
+
+@remedy("OPS-3")
+def jobs_and_mail(f, arch, audit):
+    """A job timer not enabled is enabled (it starts at boot; nothing runs now). A job unit's time-out, a run
+    past it, a timer's schedule and the failure mail's path (relay, root's alias, a stuck queue) are manual
+    steps with the commands: a time-out that kills a long replication, or a relay changed, is a person's call."""
+    from checks.test_jobs import job_problems, mail_problems
+    m = f.target
+    jobs = arch.spec.jobs
+    facts = _facts(audit, m.name)
+    reading = facts.evidence("jobs")
+    ops, out = [], []
+    for unit in sorted(jobs.timers):
+        u = reading.units.get(unit)
+        if u is not None and u.in_use() and not u.enabled_at_boot:
+            ops.append((units.service, dict(name=f"enable {unit} at boot", service=unit, enabled=True)))
+    for problem in job_problems(reading, jobs):
+        unit = problem.split()[0].removesuffix("'s")
+        if unit in jobs.timers and "is not enabled" in problem:
+            continue
+        out.append(Manual(m.name, *_ids(f), f"{problem} (on {m.name})",
+                          [f"# on {m.name}:", f"systemctl show -p TimeoutStartUSec,RuntimeMaxUSec,ActiveState {unit}",
+                           f"systemctl cat {unit}", f"systemctl edit {unit}  # [Service] TimeoutStartSec=<the spec's>"]))
+    if m.name in arch.spec.hosts:
+        for problem in mail_problems(facts.evidence("mail"), reading.now, jobs.max_deferred_minutes):
+            out.append(Manual(m.name, *_ids(f), f"failure mail on {m.name}: {problem}",
+                              [f"# on {m.name}:", "systemctl status postfix@-.service", "postconf relayhost",
+                               "grep ^root: /etc/aliases", "postqueue -p", "tail -n 50 /var/log/mail.log",
+                               "# once the relay answers: postqueue -f"]))
+    if ops:
+        out.insert(0, Action(m.name, *_ids(f), "enable the job timers at boot", ops))
     return out
