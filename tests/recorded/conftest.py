@@ -3,6 +3,7 @@ import pytest
 from specs import load_spec
 from specs.architecture import Architecture
 from fixtures.archcache import memoized
+from fixtures.record import judge_as_read
 from tests.recorded.harness import LAB, LAB_SPEC, Fleet, load_dir
 
 
@@ -13,10 +14,7 @@ def shipped():
     arch = memoized(Architecture(load_spec(LAB_SPEC)))
     # what the lab's inventory says of its machines when they were read (the lab's stand-ins run through sudo)
     index = LAB / "index.json"
-    if index.is_file():
-        import json
-        arch.operator_sudo = tuple(json.loads(index.read_text()).get("operator_sudo") or ())
-    return arch
+    return judge_as_read(arch, index) if index.is_file() else arch
 
 
 @pytest.fixture(scope="session")
