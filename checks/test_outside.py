@@ -3,10 +3,10 @@ nothing internal answers from outside (NET-8). Judged on what the auditor itself
 DNS through the inventory's resolver, TLS with SNI, HTTP, a port probe of every public address) and on what the
 machines read of themselves (the proxy's request to the application's nginx, stunnel's configuration, the
 applications' connections)."""
-import ipaddress
 
 from checks import targets
 from checks.requirement import report, requirement
+from confs.check_stunnel_accept import stunnel_client_problems
 from fixtures.probes.outside import public_addresses, serves_public_names, split_endpoint
 
 
@@ -101,33 +101,6 @@ def _site_public_addresses(arch, host):
     dc = arch.spec.hosts[host].datacenter
     return {str(m.public_address): m.name for m in arch.machines()
             if m.public_address and arch.spec.hosts[m.host].datacenter == dc}
-
-
-def _is_wildcard(host):
-    return host in (None, "", "*", "0.0.0.0", "::", "[::]")
-
-
-def stunnel_client_problems(files, internal):
-    """[(file, line, message)] of stunnel client services accepting on a wildcard or a public address."""
-    out = []
-    for file, services in files.items():
-        for s in services:
-            if not s.is_client or not s.get("accept"):
-                continue
-            host = s.accept_host
-            if _is_wildcard(host):
-                out.append((file, s.get("accept").line, f"[{s.name}] client accepts on "
-                            f"{s.value('accept')}: every address, public ones included; accept on the internal "
-                            "address only"))
-                continue
-            try:
-                ipaddress.ip_address(host.strip("[]"))
-            except ValueError:
-                continue   # a name: resolved by stunnel, not judged here
-            if not internal(host.strip("[]")):
-                out.append((file, s.get("accept").line, f"[{s.name}] client accepts on the public address "
-                            f"{s.value('accept')}; accept on the internal address only"))
-    return out
 
 
 def _shown_listening(f, address, port, internal):

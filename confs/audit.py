@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 
 from confs import (check_containers, check_job_timeouts, check_logs, check_mounts, check_pruning, check_pve_net,
                    check_renewal, check_replication, check_routes, check_secrets, check_snapshots, check_stunnel,
+                   check_stunnel_accept,
                    check_unit_types, check_units, check_web, formats, layout)
 from confs.errors import ConfsRepoError
 from confs.findings import Finding
@@ -23,7 +24,7 @@ from confs.repo import ROOT, ConfRepo
 # the requirement IDs this gate has rules for, in catalogue order
 RULES_FOR = ("WEB-1", "WEB-2", "WEB-4", "STO-2", "STO-3", "STO-4", "STO-5", "STO-6",
              "ZFS-1", "ZFS-3", "ZFS-5", "NET-1", "NET-2", "NET-3", "NET-4", "ZFS-8", "ZFS-9", "OPS-1",
-             "OPS-2", "STO-7", "OPS-3", "ZFS-12", "NET-7", "NET-9")
+             "OPS-2", "STO-7", "OPS-3", "ZFS-12", "NET-7", "NET-9", "NET-8")
 
 
 def _catalogued(ids):
@@ -40,7 +41,7 @@ STATIC_REQUIREMENTS = _catalogued(RULES_FOR)
 CHECKS = (check_web.check, check_mounts.check, check_replication.check, check_snapshots.check,
           check_stunnel.check, check_units.check, check_pve_net.check, check_containers.check, check_unit_types.check,
           check_logs.check, check_job_timeouts.check, check_pruning.check,
-          check_routes.check, check_renewal.check)
+          check_routes.check, check_renewal.check, check_stunnel_accept.check)
 
 
 @dataclass
@@ -112,6 +113,9 @@ def evidence(arch, repo, scanned):
         "NET-9": (sorted({s.real for m in check_renewal.tls_machines(arch) for s in repo.seen
                           if s.folder in layout.dirs(arch, m)}),
                   "no folder of a machine serving names over TLS in the repository"),
+        "NET-8": (check_stunnel_accept.examined(arch, repo),
+                  "no stunnel file (stunnel/*.conf) in the folders of the machines with a public address (the hosts, "
+                  f"the reverse proxies: {folders(_dirs(arch, check_stunnel_accept.public_machines(arch)))})"),
         "NET-3": (stunnel, "no stunnel file (stunnel/*.conf) in the repository"),
         "NET-4": (scanned, "no readable file in confs/"),
         "OPS-1": (check_units.examined(arch, repo), "no unit file or drop-in of the spec's replication and snapshot "

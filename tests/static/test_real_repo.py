@@ -59,7 +59,14 @@ def test_secrets_are_looked_for_in_every_file(result):
 
 def test_a_requirement_with_no_evidence_is_skipped_with_its_reason(result):
     assert result.skip_reason("WEB-2") and "application containers' folders" in result.skip_reason("WEB-2")
-    assert all(result.skip_reason(r) is None for r in ("WEB-1", "NET-3", "OPS-1", "ZFS-1", "STO-2"))
+    assert all(result.skip_reason(r) is None for r in ("WEB-1", "NET-3", "OPS-1", "ZFS-1", "STO-2", "NET-8"))
+
+
+def test_net8_reads_the_public_machines_stunnel_files_and_no_client_accepts_everywhere(result):
+    """off2's proxy accepts on bare ports (confs/off2-reverse-proxy/stunnel/off.conf:15, :24), every address,
+    but as servers (client = no): the links' public ends, NET-2's; no client there, so no NET-8 finding."""
+    assert result.evidence["NET-8"] == ["confs/off2-reverse-proxy/stunnel/off.conf"]
+    assert not result.of("NET-8")
 
 
 def test_gate_command_on_the_real_repository():
