@@ -135,10 +135,18 @@ def apply_read_remove(client, lab, paths, batch, reading, key=None):
         for fault in batch:
             try:
                 fault.apply(client)
-            except Exception as exc:
+            except Exception as exc:   # said on that fault; the others of its batch are read without it
                 reading.problems[fault.name] = f"could not be applied: {exc}"
-                raise
+                try:
+                    fault.remove(client)
+                except Exception as undo:
+                    reading.problems[fault.name] += f" (and not removed: {undo})"
+                continue
             applied.append(fault)
+        if not applied:
+            return
+        if not key:
+            reading.wanted = {f.requirement for f in applied}
         verdicts = audit_fault(list(paths.values()))
         if key:
             reading.alone[key] = verdicts
@@ -169,8 +177,9 @@ def read_batch(batch, lab, paths):
         previous = []
     PENDING.clear()
     apply_read_remove(client, lab, paths, batch, reading)
-    if reading.problems:
+    if not reading.verdicts:
         return reading
+    batch = [f for f in batch if f.name not in reading.problems]
     got = failing(reading.verdicts["docker"], expected_errors=batch[0].errors if len(batch) == 1 else "")
     left = {f.requirement for f in previous} & got
     if left:
