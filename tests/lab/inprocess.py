@@ -127,10 +127,10 @@ def red(verdicts):
 
 
 def same_as_docker(docker, other, path):
-    """Lines naming each case whose outcome through path differs from docker's; cases docker runs and path
-    does not must be checks not marked prod (the path's own check list says which)."""
-    diffs = [f"{path}: {req} {name}: docker {docker[(req, name)][0]}, {path} {other[(req, name)][0]}: "
-             f"{other[(req, name)][1][:200]}"
+    """(requirement, line) naming each case whose outcome through path differs from docker's; cases docker runs
+    and path does not must be checks not marked prod (the path's own check list says which)."""
+    diffs = [(req, f"{path}: {req} {name}: docker {docker[(req, name)][0]}, {path} {other[(req, name)][0]}: "
+                   f"{other[(req, name)][1][:200]}")
              for req, name in sorted(docker.keys() & other.keys()) if docker[(req, name)][0] != other[(req, name)][0]]
-    diffs += [f"{path}: {req} {name}: only through {path}" for req, name in sorted(other.keys() - docker.keys())]
+    diffs += [(req, f"{path}: {req} {name}: only through {path}") for req, name in sorted(other.keys() - docker.keys())]
     return diffs
