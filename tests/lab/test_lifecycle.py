@@ -6,7 +6,7 @@ import pytest
 from fixtures.lab import bringup, docker_ops
 from fixtures.lab.image import LabError
 from fixtures.lab.state import PREFIX, STATE_DIR
-from tests.conftest import FROM_NOTHING
+from tests.conftest import EARLY, FROM_NOTHING
 
 
 def lab_containers(client):
@@ -41,7 +41,14 @@ def test_tear_down_leaves_nothing_then_the_lab_comes_back(lab):
     assert len(lab_containers(client)) >= len(lab.containers())
 
 
+@pytest.mark.lab   # run with the lab's tests, after the bring-up started at collection
 def test_failed_step_names_the_step(monkeypatch, arch):
+    """The image step refused in this process: a bring-up started at collection (tests/conftest.py) must be
+    over first, or it would meet the refusal too."""
+    early = EARLY.get("up")
+    if early is not None:
+        early.exception()   # waits; its outcome is the lab fixture's to say
+
     def refuse(*args, **kwargs):
         raise LabError("image: mmdebstrap failed: E: cannot reach the mirror")
     monkeypatch.setattr(bringup.image, "build_base", refuse)

@@ -123,7 +123,7 @@ class OneMachineBound:
 
     def __init__(self, normal, short, victim):
         self.normal, self.short, self.victim = normal, short, victim
-        self.kind, self.arch = normal.kind, normal.arch
+        self.kind, self.arch, self.inv = normal.kind, normal.arch, normal.inv   # inv: its outside settings too
 
     def _of(self, machine):
         return self.short if machine == self.victim else self.normal

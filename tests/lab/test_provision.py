@@ -25,7 +25,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # (pid and name; the lab's job timers' own runs left out), the datasets (names, origins, mount points)
 JOBS = ("ps", "sh", "sort", "grep", "sleep", "find", "sha256sum", "zfs", "apache2", "sanoid", "syncoid", "perl",
         "lab-replicate", "ssh", "sshd", "sudo", "operator-zfs", "mbuffer", "pv", "lzop", "zstd",
-        "systemctl")
+        "systemctl",
+        # postfix's daemons that its master starts on demand and that exit when idle
+        "trivial-rewrite", "cleanup", "smtp", "bounce", "local", "pickup", "anvil", "showq", "proxymap",
+        "scache", "flush", "tlsmgr", "error", "discard")
 FINGERPRINT = ("find /etc -xdev \\( -type f -o -type l \\) -printf '%p %m %u %g %l\\n' 2>/dev/null | sort; "
                "find /etc -xdev -type f -exec sha256sum {} + 2>/dev/null | sort; "
                "ps -eo pid=,comm= | grep -v -w " + " ".join(f"-e '{j}'" for j in JOBS) + "; "

@@ -23,5 +23,10 @@ def test_unreachable_container_errors_its_checks_alone(lab, audit):
     assert all(c.target == victim.name or victim.name in c.machines for c in errors), \
         [c.name for c in errors if victim.name not in c.machines]
     assert all("cannot be read" in c.message and victim.name in c.message for c in errors), errors[0].message
-    assert others and all(c.outcome == "passed" for c in others), [c.name for c in others if c.outcome != "passed"]
+    # what a visitor gets of the names it serves is its outage seen from outside (WEB-5 red, through the proxy)
+    served = {ch.public_name for ch in lab.chains() if ch.app.name == victim.name}
+    outage = [c for c in others if c.outcome == "failed" and c.requirement == "WEB-5"
+              and any(name in c.message for name in served)]
+    assert others and all(c.outcome == "passed" or c in outage for c in others), \
+        [c.name for c in others if c.outcome != "passed" and c not in outage]
     assert len(errors) + len(others) == len(cases)
