@@ -97,16 +97,17 @@ def audit_every_path(paths):
 def audit_fault(paths):
     """{path name: verdicts} of a lab under a fault: every machine read through docker (every check
     judged: only the fault's requirement may be red), then the machines its red cases read (Case.machines)
-    read through each prod path at once, judged on the cases reading only them. The prod paths are shown
+    read through each prod path in turn, judged on the cases reading only them. The prod paths are shown
     equal to docker on every machine of the healthy lab (tests/lab/test_faults.py)."""
     docker = next(p for p in paths if p.name == "docker")
     cases = docker.cases(docker.read())
     out = {"docker": verdicts(cases)}
     concerned = sorted({m for c in cases if c.outcome in ("failed", "error") for m in c.machines})
-    others = [p for p in paths if p is not docker]
-    if concerned and others:
-        with ThreadPoolExecutor(len(others)) as pool:
-            out.update(zip([p.name for p in others], pool.map(lambda p: p.audit(machines=concerned), others)))
+    # one path after the other: a probe of one path (a database's port asked, APP-3) would be a connection the
+    # other path's reading of the same machine sees (DB-2), as two auditors reading at once would
+    for p in paths if concerned else ():
+        if p is not docker:
+            out[p.name] = p.audit(machines=concerned)
     return out
 
 
