@@ -235,6 +235,9 @@ def test_fault_turns_its_requirement_red_then_green(name, lab, paths, request):
         f"{name}: expected {' '.join(sorted(wanted))} red"
         + ("" if alone else f" (its batch: {', '.join(others)})") + f", got:\n{red(verdicts['docker'])}"
         + ("\n(read alone, its batch's reading having been otherwise)" if alone and others else ""))
+    unshown = [case for case in fault.shows
+               if not any(name == case and outcome == "failed" for (_, name), (outcome, _) in verdicts["docker"].items())]
+    assert not unshown, f"{name}: expected red: {', '.join(unshown)}, got:\n{red(verdicts['docker'])}"
     theirs = set() if alone else set().union(*(CATALOGUE[n].reds for n in others)) - fault.reds
     compare_paths(verdicts, f"fault {name}" + ("" if alone else f" (with {', '.join(others)})"), paths, theirs)
 
