@@ -142,8 +142,7 @@ def test_faults_without_safe_fix_are_manual_and_left_alone(lab, tmp_path):
         assert snaps == {h: docker_ops.sh(_container(client, lab, h), "zfs list -H -t snapshot -o name,guid",
                                           "snapshots") for h in receivers}
     finally:
-        for name in reversed(applied):
-            catalogue[name].remove(client)
+        remediable.remove_all(client, catalogue, applied)
 
 
 @pytest.mark.lab

@@ -7,7 +7,7 @@ import re
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fixtures.lab import docker_ops, faults
+from fixtures.lab import docker_ops, faults, remediable
 from fixtures.lab.state import psk_line
 from tests.reports.helpers import console_errors, junit_failures, nightly, png_pixels, render_in_chromium
 
@@ -54,8 +54,7 @@ def test_nightly_on_the_lab_with_two_faults_then_one(lab, tmp_path):
         assert catalogue["psk-world-readable"].requirement in fixed, second.stderr
         assert catalogue["replica-stale"].requirement not in fixed
     finally:
-        for name in applied:
-            catalogue[name].remove(client)
+        remediable.remove_all(client, catalogue, applied)
     everything = "".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
     for link in lab.links():
         assert psk_line(link.name).strip().split(":", 1)[1] not in everything, f"the PSK of {link.name} reached a report file"
