@@ -1,13 +1,13 @@
 """The audit in this process: every lab machine read once through an access path (docker, ssh jump, ssh
-pct), the paths in parallel, and the checks judged on those readings by checks/offline.py, as the
+pct), the paths in turn, and the checks judged on those readings by checks/offline.py, as the
 pytest audit judges them (the auditor's own probes from outside included, fixtures/readings.py).
 tests/lab/test_faults.py proves on the healthy lab that this gives the pytest audit's verdicts."""
-from concurrent.futures import ThreadPoolExecutor
-
 from checks import offline
 from fixtures.archcache import memoized
 from fixtures.inventory import LAB, load_inventory
 from fixtures.readings import Readings, Unreachable
+from provision.audit import Finding
+from provision.remedies import steps_for
 from reports.results import Case
 from specs import load_spec
 from specs.architecture import Architecture
@@ -53,9 +53,10 @@ class AccessPath:
         finally:
             readings.close()
 
-    def cases(self, fleet, within=None):
+    def cases(self, fleet, within=None, targets=None):
         """[Case] as the pytest audit's JUnit XML gives them (name check[target], the machines it read);
-        within: only the cases reading nothing but those machines (the fleet holds no other)."""
+        within: only the cases reading nothing but those machines (the fleet holds no other); targets: a
+        dict given is filled with {(requirement, case name): the spec target}."""
         out, held = [], Held(fleet)
         for req, fn in self.checks:
             _, over, reads = offline.marks(fn)
@@ -63,6 +64,8 @@ class AccessPath:
                 if within is not None and not set(reads(target, self.arch)) <= within:
                     continue
                 outcome, message = offline.verdict(fn, target, held, self.arch)
+                if targets is not None:
+                    targets[(req, f"{fn.__name__}[{target}]")] = target
                 out.append(Case(f"{fn.__name__}[{target}]", fn.__module__, req, "", outcome, message, 0.0,
                                 tuple(reads(target, self.arch))))
         return out
@@ -89,25 +92,56 @@ class Held(offline.Fleet):
 
 
 def audit_every_path(paths):
-    """{path name: verdicts}, every path read at once."""
-    with ThreadPoolExecutor(len(paths)) as pool:
-        return dict(zip([p.name for p in paths], pool.map(lambda p: p.audit(), paths)))
+    """{path name: verdicts}, every machine read through each path in turn: read at once, the pct path (every
+    container through its host) and docker would load the busiest host past the command time-out on a loaded
+    machine, and one path's probes would be connections the other's reading sees (as in audit_fault)."""
+    return {p.name: p.audit() for p in paths}
 
 
 def audit_fault(paths):
     """{path name: verdicts} of a lab under a fault: every machine read through docker (every check
     judged: only the fault's requirement may be red), then the machines its red cases read (Case.machines)
     read through each prod path in turn, judged on the cases reading only them. The prod paths are shown
-    equal to docker on every machine of the healthy lab (tests/lab/test_faults.py)."""
+    equal to docker on every machine of the healthy lab (tests/lab/test_faults.py). Under PROVISIONER: the
+    provisioner's steps for each failed docker case, planned from that same reading."""
     docker = next(p for p in paths if p.name == "docker")
-    cases = docker.cases(docker.read())
-    out = {"docker": verdicts(cases)}
+    fleet, targets = docker.read(), {}
+    cases = docker.cases(fleet, targets=targets)
+    out = {"docker": verdicts(cases), PROVISIONER: planned(docker.arch, fleet, targets, cases)}
     concerned = sorted({m for c in cases if c.outcome in ("failed", "error") for m in c.machines})
     # one path after the other: a probe of one path (a database's port asked, APP-3) would be a connection the
     # other path's reading of the same machine sees (DB-2), as two auditors reading at once would
     for p in paths if concerned else ():
         if p is not docker:
             out[p.name] = p.audit(machines=concerned)
+    return out
+
+
+PROVISIONER = "provisioner"   # audit_fault's key of the provisioner's steps planned from the docker reading
+
+
+class _Audited:
+    """What provision/remedies asks of an audit: the facts read of a machine, None when it was not read."""
+
+    def __init__(self, fleet):
+        self.fleet = fleet
+
+    def facts(self, machine):
+        value = self.fleet.get(machine)
+        return None if isinstance(value, Exception) else value
+
+
+def planned(arch, fleet, targets, cases):
+    """{(requirement, case name): [Action | Manual] or the error it raised}: the provisioner's steps for each
+    failed case (provision/run.plan's choice before pyinfra reads the machines), from the same reading."""
+    out, audited = {}, _Audited(fleet)
+    for c in cases:
+        if c.outcome == "failed":
+            try:
+                out[(c.requirement, c.name)] = steps_for(
+                    Finding(c.requirement, targets[(c.requirement, c.name)], c.outcome, c.message), arch, audited)
+            except Exception as exc:   # a bug of a remedy: said on the fault, not lost in the batch
+                out[(c.requirement, c.name)] = f"{type(exc).__name__}: {exc}"
     return out
 
 

@@ -1,6 +1,7 @@
 """Each fault of the lab turns exactly its requirement red, and the audit is green once it is removed; the
 same lab, healthy and under each fault, gets the docker inventory's verdict through both prod access paths (ssh +
-sudo with ProxyJump, ssh + pct exec on the host), for every check they run.
+sudo with ProxyJump, ssh + pct exec on the host), for every check they run; and the provisioner plans a step for
+each red case from that same reading (automatic where the fault has a safe fix, only manual where it has none).
 
 The faults are applied in batches, each fault of a batch breaking a requirement of its own, and each batch is
 read once by each path: every machine through docker (exactly the batch's requirements may turn red), then the
@@ -16,10 +17,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from fixtures.lab import docker_ops, faults, remediable
+from provision.remedies import Action, Manual
 from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
-from tests.lab.inprocess import EVERY_PATH, AccessPath, audit_every_path, audit_fault, failing, red, same_as_docker
+from tests.lab.inprocess import (EVERY_PATH, PROVISIONER, AccessPath, audit_every_path, audit_fault, failing, red,
+                                 same_as_docker)
 from tests.lab.prod_access import PATHS
 
 
@@ -240,6 +243,33 @@ def test_fault_turns_its_requirement_red_then_green(name, lab, paths, request):
     assert not unshown, f"{name}: expected red: {', '.join(unshown)}, got:\n{red(verdicts['docker'])}"
     theirs = set() if alone else set().union(*(CATALOGUE[n].reds for n in others)) - fault.reds
     compare_paths(verdicts, f"fault {name}" + ("" if alone else f" (with {', '.join(others)})"), paths, theirs)
+    provisioner_judges(name, verdicts[PROVISIONER])
+
+
+def provisioner_judges(name, planned):
+    """The provisioner's plan of the fault's red cases, from the same reading: a step for each (never a crash);
+    a fault with a safe fix gets an automatic one, a fault without gets only manual steps (apply never runs
+    those: provision/run.py), each saying what to do."""
+    fault = CATALOGUE[name]
+    mine = {case: steps for (req, case), steps in planned.items() if req == fault.requirement}
+    crashed = {case: steps for case, steps in mine.items() if isinstance(steps, str)}
+    assert not crashed, f"{name}: the provisioner's plan raised: {crashed}"
+    assert mine and all(mine.values()), f"{name}: no step planned for its red cases: {sorted(mine)}"
+    steps = [s for found in mine.values() for s in found]
+    if name in remediable.FIXABLE:
+        assert any(isinstance(s, Action) for s in steps), f"{name}: no automatic fix planned: {steps}"
+    if name in remediable.MANUAL:
+        automatic = [s for s in steps if isinstance(s, Action)]
+        assert not automatic, f"{name}: a fault without safe fix got an automatic one: {automatic}"
+        assert all(isinstance(s, Manual) and s.what for s in steps), steps
+    said = "\n".join(c for s in steps if isinstance(s, Manual) for c in [s.what, *s.commands])
+    assert MANUAL_SAYS.get(name, "") in said, f"{name}: the manual step should say {MANUAL_SAYS[name]!r}:\n{said}"
+
+
+# what the manual step of a fault that touches data must give the person: the commands that keep the data
+MANUAL_SAYS = {"source-pruned-common-snapshots": "zfs rename",   # the diverged replica renamed aside, not destroyed
+               "replica-missing": "syncoid",                      # the job run by hand, with --no-rollback
+               "operator-may-destroy": "zfs unallow"}
 
 
 @pytest.mark.lab
