@@ -6,7 +6,7 @@ from checks import offline
 from fixtures.archcache import memoized
 from fixtures.inventory import LAB, load_inventory
 from fixtures.readings import Readings, Unreachable
-from provision.audit import Finding
+from provision.audit import Audit, Finding
 from provision.remedies import steps_for
 from reports.results import Case
 from specs import load_spec
@@ -120,21 +120,10 @@ def audit_fault(paths):
 PROVISIONER = "provisioner"   # audit_fault's key of the provisioner's steps planned from the docker reading
 
 
-class _Audited:
-    """What provision/remedies asks of an audit: the facts read of a machine, None when it was not read."""
-
-    def __init__(self, fleet):
-        self.fleet = fleet
-
-    def facts(self, machine):
-        value = self.fleet.get(machine)
-        return None if isinstance(value, Exception) else value
-
-
 def planned(arch, fleet, targets, cases):
     """{(requirement, case name): [Action | Manual] or the error it raised}: the provisioner's steps for each
     failed case (provision/run.plan's choice before pyinfra reads the machines), from the same reading."""
-    out, audited = {}, _Audited(fleet)
+    out, audited = {}, Audit([], set(), readings=Held(fleet))   # its facts(): None for a machine not read
     for c in cases:
         if c.outcome == "failed":
             try:
