@@ -26,7 +26,7 @@ from tests.lab.inprocess import (EVERY_PATH, PROVISIONER, AccessPath, audit_ever
 from tests.lab.prod_access import PATHS
 
 
-BATCH_SIZE = 8   # faults applied at once and read once (each of its own requirement)
+BATCH_SIZE = 10   # faults applied at once and read once (each of its own requirement)
 
 
 def batches(catalogue, size=BATCH_SIZE):
