@@ -109,3 +109,15 @@ def reads_database_and_its_users(kind, arch):
     """A database's own container and every application container that uses it (DB-3)."""
     users = [a.name for a in arch.app_containers() if kind in arch.database_endpoints(a.name)]
     return [arch.spec.databases[kind].container] + users
+
+
+def data_containers(arch):
+    """The containers of the databases that hold data (BAK-1)."""
+    return arch.data_containers()
+
+
+def reads_host_and_off_site(container, arch):
+    """A container's host and every host of another datacenter its host's jobs send to (BAK-1)."""
+    here = arch.spec.hosts[container.host].datacenter
+    return [container.host] + sorted({j.target for j in arch.jobs() if j.source == container.host
+                                      and arch.spec.hosts[j.target].datacenter != here})

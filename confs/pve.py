@@ -57,6 +57,19 @@ class PveContainer:
     def value(self, key, default=None):
         return next((v for k, v, _ in self.entries if k == key), default)
 
+    def volumes(self):
+        """[(key, storage, volume name, line)] of its disks on a Proxmox storage: `rootfs: zfs-nvme:subvol-102-disk-0,
+        size=8G` and each `mpN: <storage>:<volume>,mp=...` (a bind mount of a host path is no volume)."""
+        out = []
+        for key, value, line in self.entries:
+            if key == "rootfs" or MOUNT_POINT.match(key):
+                source = value.split(",", 1)[0].strip()
+                source = source.split("=", 1)[1] if source.startswith("volume=") else source
+                if ":" in source and not source.startswith("/"):
+                    storage, name = source.split(":", 1)
+                    out.append((key, storage, name, line))
+        return out
+
     @property
     def onboot(self):
         """`onboot: 1`: Proxmox starts the container at boot (absent: it does not)."""
@@ -127,3 +140,39 @@ def parse_pve_text(text):
     container = PveContainer(kept, tuple(repeats))
     container.mount_points()                        # raises on a malformed mount point
     return container
+
+
+@dataclass(frozen=True)
+class Storage:
+    id: str                 # zfs-nvme
+    type: str               # zfspool, dir, lvmthin, nfs, ...
+    options: dict           # {pool: zfs-nvme/pve, content: images,rootdir, ...}
+    line: int
+
+    def dataset(self, volume):
+        """The ZFS dataset of a volume of a zfspool storage (its `pool` + the volume's name), else None."""
+        pool = self.options.get("pool")
+        return f"{pool}/{volume}" if self.type == "zfspool" and pool else None
+
+
+def parse_storage_text(text):
+    """Proxmox's storage definitions (/etc/pve/storage.cfg): `<type>: <id>` at the start of a line, then the
+    storage's options, indented, `<key> [<value>]`. {id: Storage}."""
+    out, current = {}, None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip()
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            entry = ENTRY.match(line)
+            if not entry or not entry.group(2):
+                raise ConfParseError(number, f"cannot read {line.strip()!r}; expected '<type>: <storage id>'")
+            if entry.group(2) in out:
+                raise ConfParseError(number, f"storage {entry.group(2)} defined twice (line {out[entry.group(2)].line})")
+            current = out[entry.group(2)] = Storage(entry.group(2), entry.group(1), {}, number)
+        elif current is None:
+            raise ConfParseError(number, f"an option before any storage: {line.strip()!r}")
+        else:
+            key, _, value = line.strip().partition(" ")
+            current.options[key] = value.strip()
+    return out

@@ -55,8 +55,17 @@ class Dropped(_Strict):
     logs: dict[str, str] = {}
 
 
+class Before(_Strict):
+    """The counts of an earlier reading, kept as it was (the catalogue then is not rebuilt)."""
+    when: str
+    caught: int
+    partly: int
+    no: int
+
+
 class IncidentTable(_Strict):
     planned: list[str]
+    before: Optional[Before] = None
     dropped: Dropped
     incidents: list[Incident]
 
@@ -198,27 +207,37 @@ def document(table, catalogue, lab_faults):
         f"{len(table.dropped.reports)} reports and {len(table.dropped.logs)} log "
         f"{'entry' if len(table.dropped.logs) == 1 else 'entries'} dropped ([below](#dropped)). "
         "A requirement counts as catching only when the catalogue has it and a lab fault turns it red "
-        "([traceability](traceability.md)). Planned requirements are those of `../shared/REQUIREMENTS.md` "
-        "(\"From the users' incident reports\") not yet in the catalogue: "
-        + ", ".join(table.planned) + ".",
+        "([traceability](traceability.md)). "
+        + ("Planned requirements are those of `../shared/REQUIREMENTS.md` (\"From the users' incident reports\") "
+           "not yet in the catalogue: " + ", ".join(table.planned) + "." if table.planned else
+           "Every requirement of `../shared/REQUIREMENTS.md` (\"From the users' incident reports\") is in the "
+           "catalogue: none is planned."),
         "",
         "## Counts",
         "",
         "| | caught | partly | not caught |",
         "|---|---|---|---|",
         f"| now (the catalogue as it is) | {c['now']['caught']} | {c['now']['partly']} | {c['now']['no']} |",
-        f"| once the planned requirements land | {c['planned']['caught']} | {c['planned']['partly']} "
-        f"| {c['planned']['no']} |",
-        "",
-        f"The planned requirements would catch {more} more of the {total} "
-        f"({c['planned']['caught']} in all); every incident left partly or not caught says why in its last column.",
-        "",
-        "| planned requirement | incidents it reads (all or part, or earlier than today's catalogue) |",
-        "|---|---|",
     ]
-    for req in table.planned:
-        rows = [f"#{i.id}" for i in table.incidents if req in i.planned]
-        lines.append(f"| {req} | {len(rows)}: {', '.join(rows)} |" if rows else f"| {req} | 0 |")
+    if table.before:
+        b = table.before
+        lines.insert(-1, f"| before: {b.when} | {b.caught} | {b.partly} | {b.no} |")
+    if table.planned:
+        lines += [
+            f"| once the planned requirements land | {c['planned']['caught']} | {c['planned']['partly']} "
+            f"| {c['planned']['no']} |",
+            "",
+            f"The planned requirements would catch {more} more of the {total} "
+            f"({c['planned']['caught']} in all); every incident left partly or not caught says why in its last column.",
+            "",
+            "| planned requirement | incidents it reads (all or part, or earlier than today's catalogue) |",
+            "|---|---|",
+        ]
+        for req in table.planned:
+            rows = [f"#{i.id}" for i in table.incidents if req in i.planned]
+            lines.append(f"| {req} | {len(rows)}: {', '.join(rows)} |" if rows else f"| {req} | 0 |")
+    else:
+        lines += ["", "Every incident left partly or not caught says why in its last column."]
     lines += [
         "",
         "## Incidents",

@@ -13,6 +13,7 @@ class ContainerRef:
     application: str = None
     database: str = None
     public_address: str = None
+    volumes: tuple = ()    # datasets of its host holding its disks (BAK-1)
 
     def __str__(self):
         return self.name
@@ -160,7 +161,8 @@ class Architecture:
             if c:
                 net = self.networks[host]
                 return ContainerRef(name, host, c.id, c.role, str(net.network_address + c.id), c.application,
-                                    c.database, str(c.public_address) if c.public_address else None)
+                                    c.database, str(c.public_address) if c.public_address else None,
+                                    tuple(c.volumes))
         raise KeyError(name)
 
     def containers(self, role=None):
@@ -279,7 +281,30 @@ class Architecture:
         for f in self.spec.flavors.values():
             for folder in f.folders.values():
                 out.setdefault(f.host, []).append(folder.dataset)
+        for c in self.containers():
+            if c.volumes:
+                out.setdefault(c.host, []).extend(c.volumes)
         return {h: list(dict.fromkeys(ds)) for h, ds in out.items()}
+
+    def data_containers(self):
+        """BAK-1: the containers of the databases that hold data (not a cache)."""
+        return [self.container(db.container) for db in self.spec.databases.values() if db.holds_data]
+
+    def volume_replicas(self):
+        """The Replicas of the containers' volumes and of the datasets holding them (zfs-nvme/pve): BAK-1's."""
+        volumes = {(c.host, v) for c in self.containers() for v in c.volumes}
+        return [r for r in self.replicas() if any(h == r.source and (v == r.source_dataset or
+                                                                    v.startswith(r.source_dataset + "/"))
+                                                  for h, v in volumes)]
+
+    def off_site_copies(self, host, dataset):
+        """[(target host, target dataset)] where a job sends a dataset of this host (its own job, or one of a
+        dataset above it when recursive) to a host of another datacenter (BAK-1). Any dataset, named by the
+        spec or not (a container's volume as its host's configuration says)."""
+        here = self.spec.hosts[host].datacenter
+        return [(j.target, j.target_dataset + dataset[len(j.source_dataset):]) for j in self.jobs()
+                if j.source == host and self.spec.hosts[j.target].datacenter != here
+                and (dataset == j.source_dataset or (j.recursive and dataset.startswith(j.source_dataset + "/")))]
 
     def staging_clones(self):
         return [StagingClone(self.spec.staging.host, c.clone, c.origin) for c in self.spec.staging.clones]

@@ -12,6 +12,7 @@ class Strict(BaseModel):
 Name = str
 # a folder directly under the configuration repository's confs/ (e.g. "off2-reverse-proxy", "proxy-off")
 ConfDir = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+DATASET = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$"
 
 
 class Pool(Strict):
@@ -30,6 +31,10 @@ class Container(Strict):
     # users' containers, confs/off2/pve/lxc_113.conf:22); a container with a public address has its public
     # network's gateway there and none on the internal one (docs/nginx-reverse-proxy.md:13)
     gateway: Optional[IPv4Address] = None
+    # BAK-1: the datasets of its host holding its disks (Proxmox volumes: rootfs first, then mpN, as
+    # `pct config` names them `<storage>:<volume>`), for the lab to make and the static gate to read; the
+    # live audit reads the container's own configuration
+    volumes: list[Annotated[str, Field(pattern=DATASET)]] = []
 
 
 class Host(Strict):
@@ -48,7 +53,6 @@ class Host(Strict):
 
 
 UNIT_NAME = r"^[A-Za-z0-9_.:@-]+\.service$"
-DATASET = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$"
 
 
 class Application(Strict):
@@ -90,6 +94,7 @@ class Database(Strict):
     container: Name
     port: PositiveInt
     process: Name
+    holds_data: bool = True   # BAK-1: its container's volumes need a recent snapshot and an off-site replica
 
 
 class Images(Strict):
@@ -239,6 +244,15 @@ class Jobs(Strict):
     max_deferred_minutes: PositiveInt = 60
 
 
+class Backup(Strict):
+    """BAK-1: the databases' data (their containers' volumes) has a snapshot younger than this; its off-site
+    replica shares one within the replication's max_lag_minutes."""
+    max_snapshot_age_hours: PositiveInt = 24
+    # Proxmox's own backups (vzdump): a task still running after this long is stuck (2022-02-remove-containers-ovh1:
+    # one running since 2021 held the lock, every later backup failed)
+    vzdump_max_hours: PositiveInt = 24
+
+
 class Space(Strict):
     """STO-7: the free share every mounted filesystem and every dataset with a quota keeps."""
     min_free_percent: int = Field(default=20, ge=0, le=100)
@@ -287,6 +301,7 @@ class Spec(Strict):
     retention: SnapshotRetention = SnapshotRetention()
     connections: Connections = Connections()
     jobs: Jobs = Jobs()
+    backup: Backup = Backup()
 
 
 # a report of the users' docs/reports/ (file name without .md): the incident a requirement comes from

@@ -64,3 +64,22 @@ def retention_not_enforced(f, arch, audit):
                      "<dataset>@<snapshot>`"]
     return [Manual(host, *_ids(f), f"snapshot retention is not enforced: {first_problem(f)}; destroying snapshots "
                                    "destroys data: never automatic", commands)]
+
+
+@remedy("BAK-1")
+def database_data_not_kept(f, arch, audit):
+    """A database's data without a recent snapshot or an off-site replica: sanoid.conf and syncoid-args.conf are
+    the configuration repository's; the first full send is a person's (no receive overwrites a dataset)."""
+    host = f.target.host
+    commands = [f"# on {host}: the container's volumes, the storages holding them, their snapshots",
+                f"pct config {f.target.id}", "cat /etc/pve/storage.cfg",
+                "zfs list -H -t snapshot -o name,creation -s creation -r <pool>/<volume dataset> | tail -n 3",
+                "# a volume no policy snapshots: give it (or its parent, recursive) a section in /etc/sanoid/sanoid.conf "
+                "with the host's data template (use_template of the written data), in the configuration repository; "
+                "then take the first snapshot",
+                "sanoid --take-snapshots --verbose",
+                "# no off-site replica: a line for its dataset (or a parent, --recursive) in the off-site host's "
+                "syncoid-args.conf (without --force-delete, never receive -F), then run its job there",
+                "systemctl start syncoid.service"]
+    return [Manual(host, *_ids(f), f"the data of {f.target.name} is not kept: {first_problem(f)}; "
+                   "snapshots and replicas are data: a person's step", commands)]

@@ -221,7 +221,7 @@ def retention_below_backups(r):
 
 
 def autosnap_on_replica(r):
-    return replace(r, OFF1_SANOID, "autosnap", "no", "yes")
+    return replace(r, OFF1_SANOID, "autosnap", "no", "yes", after="[template_replica]")
 
 
 def sanoid_garbage(r):
