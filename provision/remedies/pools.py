@@ -2,6 +2,7 @@
 are data: nothing is onlined, replaced, scrubbed or destroyed unattended; the plan gives the commands a person
 runs after looking."""
 from provision.remedies import Manual, _facts, _ids, first_problem, remedy
+from specs.architecture import HostRef
 
 
 def _problems(f):
@@ -68,8 +69,19 @@ def retention_not_enforced(f, arch, audit):
 
 @remedy("BAK-1")
 def database_data_not_kept(f, arch, audit):
-    """A database's data without a recent snapshot or an off-site replica: sanoid.conf and syncoid-args.conf are
-    the configuration repository's; the first full send is a person's (no receive overwrites a dataset)."""
+    """A database's data without a recent snapshot or an off-site replica, or a host's vzdump failed or stuck:
+    sanoid.conf and syncoid-args.conf are the configuration repository's; the first full send is a person's (no
+    receive overwrites a dataset); a stuck vzdump holds guests' snapshots and locks."""
+    if isinstance(f.target, HostRef):
+        host = f.target.name
+        commands = [f"# on {host}: Proxmox's backup tasks, the running ones first",
+                    "cat /var/log/pve/tasks/active", "ps -eo pid,etimes,args | grep [v]zdump",
+                    "pvenode task list --typefilter vzdump --errors 1   # the failed ones, then their logs:",
+                    "pvenode task log <UPID>",
+                    "# a vzdump stuck for days: a person stops it (it may hold a guest's snapshot or lock), then "
+                    "runs the backup again from the web interface or `vzdump <vmid>`"]
+        return [Manual(host, *_ids(f), f"Proxmox's backups on {host} fail or hang: {first_problem(f)}; a person's "
+                       "step", commands)]
     host = f.target.host
     commands = [f"# on {host}: the container's volumes, the storages holding them, their snapshots",
                 f"pct config {f.target.id}", "cat /etc/pve/storage.cfg",
