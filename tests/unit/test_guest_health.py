@@ -271,3 +271,31 @@ def test_the_inner_commands_are_the_spec_machines_own():
     assert "NET-7" in next(p for p in __import__("fixtures.probes", fromlist=["catalogue"]).catalogue().values()
                            if p.name == "guest_health").checks
 
+
+
+def test_the_manual_steps_look_inside_the_guests_through_their_host():
+    """STO-7's and NET-7's manual steps on a host name the commands run in a guest outside the spec through its
+    host (`qm guest exec`, `pct exec`): never automatic, a person decides in a system no spec names."""
+    from types import SimpleNamespace
+
+    from provision.audit import Finding
+    from provision.remedies import Manual, steps_for
+    host = ARCH.hosts()[0]
+    full = (f"host {host.name}:\n  - VM 991 (monitoring, outside the spec): /var/lib/docker (ext4 /dev/sda1): 3.0% "
+            "free (30 MiB of 1000 MiB); expected at least 20%")
+    (step,) = steps_for(Finding("STO-7", host, "failed", full), ARCH, SimpleNamespace(facts=lambda m: None))
+    assert isinstance(step, Manual) and "qm guest exec 991 -- df -h /var/lib/docker" in step.commands
+    gateway = (f"host {host.name}:\n  - guest 990 (zammad, outside the spec): gateway 10.1.0.1 does not answer: "
+               "neighbour FAILED on dev eth0 (`ip neigh`); nothing leaves the machine through it")
+    (step,) = steps_for(Finding("NET-7", host, "failed", gateway), ARCH, SimpleNamespace(facts=lambda m: None))
+    assert isinstance(step, Manual) and "pct exec 990 -- ip route show default" in step.commands
+
+
+def test_inv1_says_a_container_was_read_through_pct_exec():
+    from fixtures.probes.jobs import parse_guests
+    guests = parse_guests(["VMID Status Lock Name", "990 running zammad", "@@qm", "@@config 990", "onboot: 1"])
+    (said,) = outside_the_spec({}, guests, parse(["@@guest 990"] + _inner()))
+    assert said.startswith("container 990 (zammad, running) is outside the spec: read through `pct exec` for the "
+                           "generic requirements only (OPS-2, STO-7, NET-7: this host's cases)")
+    (said,) = outside_the_spec({}, guests, parse(["@@guest 990", "@@unread 124"]))
+    assert "not read through `pct exec`: pct exec did not answer within 20 s" in said
