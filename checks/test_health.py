@@ -1,5 +1,6 @@
 """Health of every machine, from the users' incident reports: nothing failed or restarting (OPS-2), space kept
-free on every filesystem and under every quota (STO-7)."""
+free on every filesystem and under every quota (STO-7); on a host, also in each running guest the spec does not
+name, read through the host (checks/guests.py)."""
 from checks import targets
 from checks.guests import guest_problems
 from checks.requirement import report, requirement
@@ -27,7 +28,7 @@ def unit_problems(units, max_restarts):
 
 @requirement("OPS-2", over=targets.machines)
 def test_nothing_is_failed_or_restarting(target, facts, arch):
-    """On a host, also on each running container guest the spec does not name (INV-1), read through it."""
+    """On a host, also on each running guest the spec does not name (INV-1), container or VM, read through it."""
     f = facts[target.name]
     problems = unit_problems(f.evidence("unit_health"), arch.spec.operations.max_restarts)
     problems += guest_problems(f, "units", lambda units: unit_problems(units, arch.spec.operations.max_restarts))
