@@ -1,6 +1,8 @@
 """Health of every machine, from the users' incident reports: nothing failed or restarting (OPS-2), space kept
-free on every filesystem and under every quota (STO-7)."""
+free on every filesystem and under every quota (STO-7); on a host, also in each running guest the spec does not
+name, read through the host (checks/guests.py)."""
 from checks import targets
+from checks.guests import guest_problems
 from checks.requirement import report, requirement
 
 
@@ -26,29 +28,11 @@ def unit_problems(units, max_restarts):
 
 @requirement("OPS-2", over=targets.machines)
 def test_nothing_is_failed_or_restarting(target, facts, arch):
-    """On a host, also on each running container guest the spec does not name (INV-1), read through it."""
+    """On a host, also on each running guest the spec does not name (INV-1), container or VM, read through it."""
     f = facts[target.name]
     problems = unit_problems(f.evidence("unit_health"), arch.spec.operations.max_restarts)
-    problems += guest_problems(f, lambda g: unit_problems(g.units, arch.spec.operations.max_restarts))
+    problems += guest_problems(f, "units", lambda units: unit_problems(units, arch.spec.operations.max_restarts))
     report(problems, _where(target))
-
-
-def guest_problems(f, judge):
-    """judge(GuestHealth) on each guest outside the spec that the host runs (fixtures/probes/guest_health.py),
-    each problem named with the guest; a guest not read is a problem of its own (nothing is judged on it)."""
-    guests = f.evidence("guest_health") if f.sent("guest_health") else {}
-    if not guests:
-        return []
-    names = {vmid: g.name for vmid, g in f.evidence("guests").containers.items()} if f.has_evidence("guests") else {}
-    out = []
-    for vmid, health in sorted(guests.items(), key=lambda kv: int(kv[0])):
-        where = f"guest {vmid} ({names.get(vmid, '?')}, outside the spec)"
-        if health.unread:
-            out.append(f"{where} could not be read through its host: {health.unread} (`pct exec {vmid} -- "
-                       "systemctl --failed`)")
-            continue
-        out += [f"{where}: {p}" for p in judge(health)]
-    return out
 
 
 # filesystems whose space is judged elsewhere: a ZFS dataset's is its pool's (ZFS-7) and its quota's (below)
@@ -85,7 +69,7 @@ def test_space_keeps_its_free_share(target, facts, arch):
     f = facts[target.name]
     least = arch.spec.space.min_free_percent
     problems = mount_problems(f.evidence("space"), least)
-    problems += guest_problems(f, lambda g: mount_problems(g.space, least))
+    problems += guest_problems(f, "space", lambda space: mount_problems(space, least))
     if target.name in arch.spec.hosts:
         for name, props in sorted(f.zfs.items()):
             if "@" in name:

@@ -3,6 +3,7 @@ its spec gateway, the gateway and internal peers answering, the routes defined p
 2024-08-03-ovh-reverse-proxy-ip-lost); certificates renewed where they are served (NET-9:
 2023-09-27-expired-ssl-certificate-for-images-on-off2, 2024-01-19-certbot-failure-off2-proxy)."""
 from checks import targets
+from checks.guests import guest_problems
 from checks.requirement import report, requirement
 
 
@@ -27,16 +28,17 @@ def peers(arch, machine):
 def route_problems(routing, gateway, peer_names):
     """What NET-7 finds in a machine's Routing: not exactly one IPv4 default route, a default route not via
     the spec's gateway, a gateway or an internal peer whose neighbour entry is unresolved (FAILED,
-    INCOMPLETE) or absent."""
+    INCOMPLETE) or absent. gateway None: the generic part only (a guest outside the spec has no spec gateway)."""
     problems = []
+    via = f" via {gateway}" if gateway else ""
     defaults = routing.defaults
     shown = ", ".join(f"via {r.gateway or '(none: on link)'} dev {r.dev}" + (f" metric {r.metric}" if r.metric else "")
                       for r in defaults)
     if not defaults:
-        problems.append(f"no IPv4 default route; expected one via {gateway}: `ip route`, the interfaces' gw= "
+        problems.append(f"no IPv4 default route; expected one{via}: `ip route`, the interfaces' gw= "
                         "(Proxmox netN) or gateway lines")
     elif len(defaults) > 1:
-        problems.append(f"{len(defaults)} IPv4 default routes ({shown}); expected one via {gateway}: only one "
+        problems.append(f"{len(defaults)} IPv4 default routes ({shown}); expected one{via}: only one "
                         "interface may have a gateway (users' docs/nginx-reverse-proxy.md)")
     elif gateway and defaults[0].gateway != gateway:
         problems.append(f"the default route goes {shown}; expected via {gateway}")
@@ -93,8 +95,11 @@ def persistence_problems(netconf, arch, host):
 
 @requirement("NET-7", over=targets.machines)
 def test_routes_are_as_the_spec_says(target, facts, arch):
+    """On a host, also each running guest the spec does not name (INV-1), read through its host: the generic
+    part of the rule (one default route, its gateway answering), as there is no spec gateway for it."""
     f = facts[target.name]
     problems = route_problems(f.evidence("routes"), arch.gateway(target.name), peers(arch, target.name))
     if target.name in arch.spec.hosts:
         problems += persistence_problems(f.evidence("netconf"), arch, target.name)
+        problems += guest_problems(f, "routes", lambda routing: route_problems(routing, None, {}))
     report(problems, _where(target))

@@ -70,6 +70,19 @@ def first_problem(finding):
                 finding.message[:200]) or "see the check's message"
 
 
+def guest_lines(finding):
+    """[(how to run a command in the guest, the problem)] of the problems the check named with a guest outside the
+    spec (checks/guests.py: `guest <vmid> (...)`, a container; `VM <vmid> (...)`, a VM), in its message."""
+    import re
+    out = []
+    for line in finding.message.splitlines()[1:]:
+        m = re.match(r"\s*- (guest|VM) ([0-9]+) \([^)]*\)[: ]*(.*)", line)
+        if m:
+            run = f"qm guest exec {m.group(2)} --" if m.group(1) == "VM" else f"pct exec {m.group(2)} --"
+            out.append((run, m.group(3)))
+    return out
+
+
 def machine_of(target, arch):
     """The machine a failing check's target lives on (where its fix would run)."""
     if isinstance(target, (ContainerRef, HostRef)):

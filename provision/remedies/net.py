@@ -8,7 +8,7 @@ from pyinfra.api import FactBase, operation
 from pyinfra.operations import files
 
 from provision import units
-from provision.remedies import Action, Manual, _facts, _ids, _unit, first_problem, remedy
+from provision.remedies import Action, Manual, _facts, _ids, _unit, first_problem, guest_lines, remedy
 
 
 # --- facts and operations composed from pyinfra's own (diff and idempotence by pyinfra) -----------------
@@ -297,9 +297,14 @@ def routes(f, arch, audit):
                [f"# persistently, on {host}: one interface of the container with gw= (the spec's), none on the others",
                 f"pct config {m.id}  # netN lines",
                 f"pct set {m.id} -net<N> <the same options>,gw={gw}  # restarts the interface"])
+    runs = dict.fromkeys(run for run, _ in guest_lines(f))
+    guests = [c for run in runs for c in (f"{run} ip route show default", f"{run} ip neigh show")]
+    if guests:   # guests outside the spec: no spec gateway; their own network configuration is theirs
+        guests = [f"# on {m.name}, in each guest outside the spec the check names (its gateway: the one of the "
+                  "network it is on now, after a move between hosts)", *guests]
     return [Manual(m.name, *_ids(f), f"routes of {m.name}: {first_problem(f)}",
                    [f"# on {m.name}:", "ip route show default", "ip neigh show", f"ping -c 3 {gw}",
-                    f"ip route replace default via {gw}  # the spec's gateway (not persistent)", *persist])]
+                    f"ip route replace default via {gw}  # the spec's gateway (not persistent)", *persist, *guests])]
 
 
 @remedy("NET-9")

@@ -163,9 +163,12 @@ def guest_outside_spec(f, arch, audit):
                               [f"# on {host}:", f"pct config {vmid}", f"pct exec {vmid} -- systemctl --failed",
                                f"# to retire it, once backed up: pct stop {vmid} && pct set {vmid} --onboot 0"]))
     for vmid, g in sorted(guests.vms.items()):
-        out.append(Manual(host, *_ids(f), f"VM {vmid} ({g.name}) on {host} is outside the spec and not read (a VM "
-                          "has no pct exec): name it in the spec's inventory with its own ssh access, or retire it",
-                          [f"# on {host}:", f"qm config {vmid}", f"qm status {vmid}"]))
+        out.append(Manual(host, *_ids(f), f"VM {vmid} ({g.name}) on {host} is outside the spec (only the generic "
+                          "requirements are read on it, through its QEMU guest agent): name it in the spec's inventory "
+                          "with its own ssh access, or retire it",
+                          [f"# on {host}:", f"qm config {vmid}  # agent: 1 for the audit to read inside it",
+                           f"qm status {vmid}", f"qm agent {vmid} ping",
+                           f"qm guest exec {vmid} -- systemctl --failed"]))
     return out
 
 

@@ -4,7 +4,7 @@ from pyinfra.api import FactBase, StringCommand, operation
 from pyinfra.facts.files import Link
 from pyinfra.operations import files
 
-from provision.remedies import Action, Manual, _facts, _ids, first_problem, remedy
+from provision.remedies import Action, Manual, _facts, _ids, first_problem, guest_lines, remedy
 
 
 class FolderEntries(FactBase):
@@ -111,6 +111,11 @@ def space_short(f, arch, audit):
         elif line.startswith("/"):
             path = line.split(" (", 1)[0]
             commands += [f"df -h {path}", f"du -xh --max-depth=2 {path} 2>/dev/null | sort -h | tail -15"]
+    for run, problem in guest_lines(f):   # a guest outside the spec: looked at through its host
+        if problem.startswith("/"):
+            path = problem.split(" (", 1)[0]
+            commands += [f"{run} df -h {path}",
+                         f"{run} sh -c 'du -xh --max-depth=2 {path} 2>/dev/null | sort -h | tail -15'"]
     if len(commands) == 1:
         commands += ["df -h -x tmpfs -x devtmpfs", "zfs get -p quota,refquota,used,referenced  # on a Proxmox host"]
     return [Manual(m.name, *_ids(f), f"{m.name} is short of free space: {first_problem(f)}", commands)]

@@ -121,6 +121,57 @@ def test_db1_processes_of_a_hosts_containers_are_not_the_hosts(fleet, shipped):
     assert outcome == "failed" and "also runs on off2" in message and "3001" in message
 
 
+# Proxmox VE 8's `qm list` and `qm guest exec` (PVE/CLI/qm.pm: the agent's exec-status, out-data and err-data
+# base64-decoded, printed by to_json(pretty, canonical): 3-space indent, `"key" : value`, keys sorted), here the
+# monitoring VM of 2024-01-02-monitoring-disk-space: its system disk at 18 % free, Elasticsearch running
+QM_LIST = ["      VMID NAME                 STATUS     MEM(MB)    BOOTDISK(GB) PID       ",
+           "       203 monitoring           running    16384            100.00 2719      "]
+QM_GUEST_EXEC = r"""{
+   "exitcode" : 0,
+   "exited" : 1,
+   "out-data" : "@@units\nId=elasticsearch.service\nLoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nNRestarts=0\n\nId=-.mount\nLoadState=loaded\nActiveState=active\nSubState=mounted\nResult=success\n\n@@space\n{\n   \"filesystems\": [\n      {\n         \"target\": \"/\",\n         \"source\": \"/dev/sda1\",\n         \"fstype\": \"ext4\",\n         \"options\": \"rw,relatime,errors=remount-ro\",\n         \"size\": 105089261568,\n         \"avail\": 18062774272,\n         \"used\": 81638535168\n      },{\n         \"target\": \"/run\",\n         \"source\": \"tmpfs\",\n         \"fstype\": \"tmpfs\",\n         \"options\": \"rw,nosuid,nodev,noexec,relatime,size=1642148k,mode=755\",\n         \"size\": 1681559552,\n         \"avail\": 1680519168,\n         \"used\": 1040384\n      }\n   ]\n}\n@@route\n[{\"dst\":\"default\",\"gateway\":\"10.1.0.1\",\"dev\":\"ens18\",\"flags\":[\"onlink\"]},{\"dst\":\"10.1.0.0/24\",\"dev\":\"ens18\",\"protocol\":\"kernel\",\"scope\":\"link\",\"prefsrc\":\"10.1.0.203\",\"flags\":[]}]\n@@neigh\n[{\"dst\":\"10.1.0.1\",\"dev\":\"ens18\",\"lladdr\":\"bc:24:11:5e:0a:01\",\"state\":[\"REACHABLE\"]}]\n"
+}"""
+
+
+def _with_vm(fleet, shipped, exec_lines):
+    """SRC's reading with the monitoring VM listed by `qm list` and read through `qm guest exec`."""
+    import re
+    text = fleet[SRC].text
+    guests = re.search(r"^@@@guests\n(.*?)^@@@\.rc guests", text, re.S | re.M).group(1).splitlines()
+    i = guests.index("@@qm")
+    text = section(text, "guests", guests[:i + 1] + QM_LIST + guests[i + 1:])
+    return replaced(fleet, shipped, SRC, section(text, "guest_health", ["@@vm 203"] + exec_lines))
+
+
+def test_sto7_reads_a_vm_outside_the_spec_through_its_guest_agent(fleet, shipped):
+    """Incident 41 (2024-01-02-monitoring-disk-space) read as Proxmox prints it: STO-7 red on the VM's host,
+    the VM named; OPS-2 and NET-7 (its units, its one route via a gateway answering) green; INV-1 says it was read."""
+    from checks import test_guests, test_health, test_routes
+    f = _with_vm(fleet, shipped, QM_GUEST_EXEC.splitlines())
+    outcome, message = run(test_health.test_space_keeps_its_free_share, SRC, f, shipped)
+    assert outcome == "failed" and "- VM 203 (monitoring, outside the spec): / (ext4 /dev/sda1): 18.1% free" in message
+    assert run(test_health.test_nothing_is_failed_or_restarting, SRC, f, shipped) == ("passed", "")
+    assert run(test_routes.test_routes_are_as_the_spec_says, SRC, f, shipped) == ("passed", "")
+    outcome, message = run(test_guests.test_every_guest_is_in_the_spec, SRC, f, shipped)
+    assert outcome == "failed" and "VM 203 (monitoring, running) is outside the spec: read through its QEMU guest " \
+        "agent" in message
+
+
+def test_a_vm_without_its_agent_is_said_not_read_never_green(fleet, shipped):
+    """`qm guest exec` on a VM whose agent does not run: Proxmox's message on stderr, exit 255 (the probe keeps
+    its first line): every generic requirement of the host says the VM was not read; INV-1 says why."""
+    from checks import test_guests, test_health, test_routes
+    f = _with_vm(fleet, shipped, ["@@unread 255 QEMU guest agent is not running"])
+    for check in (test_health.test_space_keeps_its_free_share, test_health.test_nothing_is_failed_or_restarting,
+                  test_routes.test_routes_are_as_the_spec_says):
+        outcome, message = run(check, SRC, f, shipped)
+        assert outcome == "failed" and "VM 203 (monitoring, outside the spec) could not be read through its host: " \
+            "qm guest exec: exit 255: QEMU guest agent is not running" in message, (check.__name__, message)
+    outcome, message = run(test_guests.test_every_guest_is_in_the_spec, SRC, f, shipped)
+    assert "not read through its QEMU guest agent (`qm guest exec`): qm guest exec: exit 255: QEMU guest agent " \
+        "is not running" in message
+
+
 # --- systemd --------------------------------------------------------------------------------------
 
 def test_units_are_asked_one_by_one_template_instances_included(shipped):

@@ -77,10 +77,11 @@ def test_ops2_a_container_not_started_at_boot_or_stopped_or_missing():
 
 def test_inv1_guests_outside_the_spec_and_vms_are_named():
     spec = {"101": "off2-reverse-proxy", "113": "off", "114": "off-pro"}
-    out = outside_the_spec(spec, parse_guests(_proxmox_reading()))
+    out = outside_the_spec(spec, parse_guests(_proxmox_reading()), {})
     assert len(out) == 2 and out[0].startswith("container 150 (zammad, running) is outside the spec")
-    assert out[1].startswith("VM 200 (docker-prod-2, running) is outside the spec and not read")
-    assert outside_the_spec({"116": "obf", "117": "opf"}, parse_guests(LAB)) == []
+    assert out[1].startswith("VM 200 (docker-prod-2, running) is outside the spec: not read through its QEMU guest "
+                             "agent (`qm guest exec`)")
+    assert outside_the_spec({"116": "obf", "117": "opf"}, parse_guests(LAB), {}) == []
 
 
 @pytest.mark.parametrize("lines,words", [
