@@ -104,7 +104,7 @@ def test_pytest_with_broken_spec_prints_one_line_and_fails(tmp_path):
 
 def test_shipped_spec_loads():
     arch = load_spec()
-    assert set(arch.hosts) == {"off1", "off2", "ovh1", "ovh3"}
+    assert set(arch.hosts) == {"off1", "off2", "ovh1", "ovh2", "ovh3"}
 
 
 def test_shipped_spec_is_production_as_it_runs():
