@@ -1,5 +1,5 @@
 """The guests a host runs and the spec does not name (INV-1), as the generic requirements' checks judge them
-on their host's case (OPS-2, STO-7, NET-7): each guest's problems named with the guest, from the host's reading
+on their host's case (OPS-2, STO-7, NET-7, NET-8): each guest's problems named with the guest, from the host's reading
 (fixtures/probes/guest_health.py: containers through `pct exec`, VMs through their QEMU guest agent)."""
 
 
@@ -23,10 +23,11 @@ def _look(vmid, health):
     return f"`pct exec {vmid} -- systemctl --failed`"
 
 
-def guest_problems(f, part, judge):
+def guest_problems(f, part, judge, say_unread=True):
     """judge(the part read) on each guest outside the spec that the host runs, each problem named with the
-    guest; part is the GuestHealth field judged (units, space, routes). A guest not read, or whose part was not
-    read, is a problem of its own (nothing is judged on it: never a pass)."""
+    guest; part is the GuestHealth field judged (units, space, routes, stunnel, conns). A guest not read, or whose
+    part was not read, is a problem of its own (nothing is judged on it: never a pass); say_unread=False where the
+    same check has said it already (a second part judged by one requirement)."""
     guests = f.evidence("guest_health") if f.sent("guest_health") else {}
     if not guests:
         return []
@@ -35,7 +36,8 @@ def guest_problems(f, part, judge):
     for vmid, health in sorted(guests.items(), key=lambda kv: int(kv[0])):
         at = where(vmid, health, names)
         if health.unread:
-            out.append(f"{at} could not be read through its host: {health.unread} ({_look(vmid, health)})")
+            if say_unread:
+                    out.append(f"{at} could not be read through its host: {health.unread} ({_look(vmid, health)})")
         elif part in health.missing:
             out.append(f"{at}: its {part} could not be read through its host ({health.exec}): "
                        f"{health.missing[part]}")

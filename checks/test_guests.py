@@ -24,7 +24,7 @@ def container_problems(spec_containers, guests):
     return problems
 
 
-GENERIC = "OPS-2, STO-7, NET-7"   # what is read on a guest outside the spec (fixtures/probes/guest_health.py)
+GENERIC = "OPS-2, STO-7, NET-7, NET-8"   # what is read on a guest outside the spec (fixtures/probes/guest_health.py)
 
 
 def _how_read(vmid, g, health, kind):

@@ -5,6 +5,7 @@ machines read of themselves (the proxy's request to the application's nginx, stu
 applications' connections)."""
 
 from checks import targets
+from checks.guests import guest_problems
 from checks.requirement import report, requirement
 from confs.check_stunnel_accept import stunnel_client_problems
 from fixtures.probes.outside import public_addresses, serves_public_names, split_endpoint
@@ -114,8 +115,10 @@ def _shown_listening(f, address, port, internal):
 @requirement("NET-8", over=targets.machines)
 def test_nothing_internal_answers_from_outside(target, facts, arch):
     """The auditor's port probe of every public address finds only the spec's public ports (the Proxmox web
-    interface is NET-5's; a port the machine shows listening there is NET-2's or WEB-3's); no stunnel client accepts on a wildcard or public address; no application has a
-    connection, established or being opened, to a public address of its own datacenter."""
+    interface is NET-5's; a port the machine shows listening there is NET-2's or WEB-3's); no stunnel client
+    accepts on a wildcard or public address; no application has a connection, established or being opened, to a
+    public address of its own datacenter. On a host, the same inside rules on each running guest the spec does
+    not name (INV-1), read through the host."""
     f = facts[target.name]
     allowed = arch.public_ports(target.name)
     if target.role == "host":
@@ -132,11 +135,23 @@ def test_nothing_internal_answers_from_outside(target, facts, arch):
     if f.sent("stunnel"):
         problems += [f"{file}:{line}: {message}" for file, line, message in
                      stunnel_client_problems(f.stunnel_files, internal)]
+    site = _site_public_addresses(arch, target.host)
     if target.role == "application":
-        site = _site_public_addresses(arch, target.host)
-        for kind, conns in (("established", f.connections), ("being opened (SYN-SENT)", f.evidence("pending"))):
-            problems += [f"has a connection {kind} to {site[peer]}'s public address {peer}:{port}: reach it at its "
-                         "internal address (the application's own site through its public name hangs when the "
-                         "public address does not loop back)"
-                         for _, (peer, port) in conns if peer in site]
+        problems += own_site_problems(f.connections, f.evidence("pending"), site)
+    if target.role == "host":   # each running guest the spec does not name (INV-1), read through its host
+        problems += guest_problems(f, "stunnel", lambda files: [
+            f"{file}:{line}: {message}" for file, line, message in stunnel_client_problems(files, internal)])
+        problems += guest_problems(f, "conns", lambda conns: own_site_problems(conns["established"],
+                                                                               conns["pending"], site),
+                                   say_unread=False)
     report(problems, _where(target))
+
+
+def own_site_problems(established, pending, site):
+    """Connections ([(local, peer)]) to a public address of the machine's own datacenter (site: {address:
+    machine})."""
+    return [f"has a connection {kind} to {site[peer]}'s public address {peer}:{port}: reach it at its internal "
+            "address (the application's own site through its public name hangs when the public address does not "
+            "loop back)"
+            for kind, conns in (("established", established), ("being opened (SYN-SENT)", pending))
+            for _, (peer, port) in conns if peer in site]

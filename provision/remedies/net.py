@@ -351,6 +351,11 @@ def internal_answers_outside(f, arch, audit):
     """Something internal answering from outside: the listener, the stunnel client or the application's
     connection must change (a person decides; stopping a service can take a site down)."""
     m = f.target
+    runs = dict.fromkeys(run for run, _ in guest_lines(f))
+    guests = [c for run in runs for c in (f"{run} cat /etc/stunnel/*.conf", f"{run} ss -Htn state established",
+                                          f"{run} ss -Htn state syn-sent")]
+    if guests:   # guests outside the spec: their stunnel and their applications are theirs to change
+        guests = [f"# on {m.name}, in each guest outside the spec the check names", *guests]
     return [Manual(m.name, *_ids(f), f"something internal answers on {m.name}'s public addresses, or an "
                    "application connects to its own site's public address",
                    [f"# on {m.name}: who listens there, on which address",
@@ -359,4 +364,4 @@ def internal_answers_outside(f, arch, audit):
                     f"systemctl restart {_unit(arch, 'stunnel')}",
                     "# an application: reach the service at its internal address (its configuration), "
                     "ss -Htn state syn-sent shows the hanging connections",
-                    "# from outside, after: nc -zv <public address> <port> must fail"])]
+                    "# from outside, after: nc -zv <public address> <port> must fail", *guests])]

@@ -2,6 +2,8 @@
 pct), the paths in turn, and the checks judged on those readings by checks/offline.py, as the
 pytest audit judges them (the auditor's own probes from outside included, fixtures/readings.py).
 tests/lab/test_faults.py proves on the healthy lab that this gives the pytest audit's verdicts."""
+from concurrent.futures import ThreadPoolExecutor
+
 from checks import offline
 from fixtures.archcache import memoized
 from fixtures.inventory import LAB, load_inventory
@@ -109,11 +111,16 @@ def audit_fault(paths):
     cases = docker.cases(fleet, targets=targets)
     out = {"docker": verdicts(cases), PROVISIONER: planned(docker.arch, fleet, targets, cases)}
     concerned = sorted({m for c in cases if c.outcome in ("failed", "error") for m in c.machines})
+    prod = [p for p in paths if p is not docker] if concerned else []
     # one path after the other: a probe of one path (a database's port asked, APP-3) would be a connection the
-    # other path's reading of the same machine sees (DB-2), as two auditors reading at once would
-    for p in paths if concerned else ():
-        if p is not docker:
-            out[p.name] = p.audit(machines=concerned)
+    # other path's reading of the same machine sees (DB-2), as two auditors reading at once would. Proxmox hosts
+    # alone are read by both at once: no probe of a host connects to a database (a hung ZFS is waited out once)
+    if prod and set(concerned) <= set(docker.arch.spec.hosts):
+        with ThreadPoolExecutor(len(prod)) as pool:
+            out.update(zip((p.name for p in prod), pool.map(lambda p: p.audit(machines=concerned), prod)))
+        return out
+    for p in prod:
+        out[p.name] = p.audit(machines=concerned)
     return out
 
 

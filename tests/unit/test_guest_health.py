@@ -1,5 +1,5 @@
-"""The generic requirements on the guests a host runs and the spec does not name (INV-1): OPS-2, STO-7 and
-NET-7 judged on each such guest from the host's reading (fixtures/probes/guest_health.py: containers through
+"""The generic requirements on the guests a host runs and the spec does not name (INV-1): OPS-2, STO-7, NET-7
+and NET-8's inside rules judged on each such guest from the host's reading (fixtures/probes/guest_health.py: containers through
 `pct exec`, VMs through their QEMU guest agent), with the rules of a spec machine; a guest that does not
 answer is said; the spec's own containers are not read twice."""
 import json
@@ -46,9 +46,10 @@ def _routes(defaults=("10.1.0.1",), state="REACHABLE"):
 HEALTHY_UNITS = ("nginx.service", "active", "running", "success", "0")
 
 
-def _inner(units=(HEALTHY_UNITS,), avail=90 << 20, used=10 << 20, routes=None):
+def _inner(units=(HEALTHY_UNITS,), avail=90 << 20, used=10 << 20, routes=None, stunnel=(), conns=(), pending=()):
     """What the inner commands print in a guest."""
-    return ["@@units"] + _units(*units) + ["@@space"] + _space(avail, used) + (routes or _routes())
+    return (["@@units"] + _units(*units) + ["@@space"] + _space(avail, used) + (routes or _routes())
+            + ["@@stunnel", *stunnel, "@@conns", *conns, "@@pending", *pending])
 
 
 def _agent(out_lines, indent=3, **keys):
@@ -186,14 +187,14 @@ def test_a_guest_without_a_default_route_or_a_gateway_answering_turns_its_hosts_
     (one default route, its gateway answering) is judged inside each guest outside the spec, on its host's case."""
     inner = _inner(routes=routes)
     lines = ["@@guest 990"] + inner if kind == "container" else ["@@vm 991"] + _agent(inner)
-    outcome, message = _net7(lines)
+    (outcome, message), _, _ = _net7(lines)
     assert outcome == "failed", message
     named = "guest 990 (zammad, outside the spec): " if kind == "container" else "VM 991 (monitoring, outside the spec): "
     assert f"- {named}" in message and words in message, message
 
 
 def test_healthy_guests_leave_their_hosts_net7_green():
-    outcome, message = _net7(["@@guest 990"] + _inner() + ["@@vm 991"] + _agent(_inner()))
+    (outcome, message), _, _ = _net7(["@@guest 990"] + _inner() + ["@@vm 991"] + _agent(_inner()))
     assert outcome == "passed", message
 
 
@@ -206,14 +207,19 @@ def test_a_guests_routes_not_read_are_said_on_net7_its_units_still_judged():
     (problem,) = guest_problems(f, "routes", lambda r: route_problems(r, None, {}))
     assert problem == ("guest 990 (zammad, outside the spec): its routes could not be read through its host (pct "
                        "exec): ip -j route, ip -j neigh: exit 255")
-    outcome, message = _net7(lines)
+    (outcome, message), _, _ = _net7(lines)
     assert outcome == "failed" and "its routes could not be read" in message
 
 
 def _net7(guest_lines):
-    """NET-7's verdict on a host of the recorded healthy lab (tests/recorded/lab), its reading of the guests outside
-    the spec replaced by guest_lines, and container 990 (zammad) and VM 991 (monitoring) added to its guests."""
     from checks import test_routes
+    return _host_verdict(test_routes.test_routes_are_as_the_spec_says, guest_lines)
+
+
+def _host_verdict(check, guest_lines):
+    """The check's verdict on a host of the recorded healthy lab (tests/recorded/lab), its reading of the guests
+    outside the spec replaced by guest_lines, and container 990 (zammad) and VM 991 (monitoring) added to its
+    guests."""
     from fixtures.archcache import memoized
     from fixtures.record import judge_as_read
     from tests.recorded.harness import LAB, LAB_SPEC, Fleet, load_dir, replaced, section, verdict
@@ -227,9 +233,58 @@ def _net7(guest_lines):
     guests = body[:i] + ["990        running                 zammad", "@@qm", *QM_LIST[1:], *body[i + 1:],
                          "@@config 990", "arch: amd64", "hostname: zammad", "onboot: 1"]
     fleet = replaced(fleet, arch, host, section(section(text, "guests", guests), "guest_health", guest_lines))
-    healthy = verdict(test_routes.test_routes_are_as_the_spec_says, target, Fleet(load_dir(LAB, arch)), arch)
+    healthy = verdict(check, target, Fleet(load_dir(LAB, arch)), arch)
     assert healthy[0] == "passed", healthy   # the recorded host itself is green
-    return verdict(test_routes.test_routes_are_as_the_spec_says, target, fleet, arch)
+    return verdict(check, target, fleet, arch), arch, host
+
+
+# --- NET-8's inside rules on the guests outside the spec -----------------------------------------------------
+
+def _net8(guest_lines):
+    from checks import test_outside
+    return _host_verdict(test_outside.test_nothing_internal_answers_from_outside, guest_lines)
+
+
+CLIENT_ON_WILDCARD = ["@@file /etc/stunnel/zammad.conf", "[postgres]", "client = yes", "accept = 5432",
+                      "connect = 10.1.0.101:5433"]
+
+
+@pytest.mark.parametrize("kind", ["container", "vm"])
+def test_a_stunnel_client_on_a_wildcard_in_a_guest_outside_the_spec_turns_its_hosts_net8_red(kind):
+    """Incident 2024-01-04-setting-up-stunnel (a client accepting on every address, public ones included), in a
+    guest no spec names: NET-8 red on its host's case, with the guest, the file and the line."""
+    inner = _inner(stunnel=CLIENT_ON_WILDCARD)
+    lines = ["@@guest 990"] + inner if kind == "container" else ["@@vm 991"] + _agent(inner)
+    (outcome, message), _, _ = _net8(lines)
+    named = "guest 990 (zammad, outside the spec)" if kind == "container" else "VM 991 (monitoring, outside the spec)"
+    assert outcome == "failed", message
+    assert f"- {named}: /etc/stunnel/zammad.conf:3: [postgres] client accepts on port 5432 with no address" in message
+
+
+def test_a_guest_connecting_to_its_own_sites_public_address_turns_its_hosts_net8_red():
+    """Incident 2024-04-12-install-off-query-off1 (an application reaching its own site by its public name), in a
+    guest no spec names: an established and a pending connection to a public address of its host's datacenter."""
+    (outcome, message), arch, host = _net8(["@@guest 990"] + _inner())
+    assert outcome == "passed", message
+    from checks.test_outside import _site_public_addresses
+    site = _site_public_addresses(arch, host)
+    assert site, "the recorded lab has public addresses in this host's datacenter"
+    public = sorted(site)[0]
+    conns = [f"0 0 10.1.0.120:40000 {public}:443"]
+    pending = [f"0 1 10.1.0.120:40002 {public}:8443"]
+    (outcome, message), _, _ = _net8(["@@guest 990"] + _inner(conns=conns, pending=pending))
+    assert outcome == "failed", message
+    assert f"guest 990 (zammad, outside the spec): has a connection established to {site[public]}'s public address " \
+           f"{public}:443" in message
+    assert f"being opened (SYN-SENT) to {site[public]}'s public address {public}:8443" in message
+
+
+def test_a_guest_not_read_is_said_once_on_net8_and_its_missing_part_is_said():
+    (outcome, message), _, _ = _net8(["@@guest 990", "@@unread 124"])
+    assert outcome == "failed" and message.count("could not be read through its host") == 1, message
+    cut = ["@@guest 990"] + _inner()[:-3]   # no @@stunnel, @@conns, @@pending: cut short
+    (outcome, message), _, _ = _net8(cut)
+    assert outcome == "failed" and "its stunnel could not be read" in message and "its conns could not" in message
 
 
 def test_the_command_reads_running_vms_through_qm_guest_exec(tmp_path, monkeypatch):
@@ -267,9 +322,12 @@ def test_the_inner_commands_are_the_spec_machines_own():
     from fixtures.probes.files import SPACE_COMMAND
     from fixtures.probes.routes import ROUTES_COMMAND
     from fixtures.probes.guest_health import INNER
-    assert SPACE_COMMAND in INNER and ROUTES_COMMAND in INNER and "systemctl show --all -p" in INNER
-    assert "NET-7" in next(p for p in __import__("fixtures.probes", fromlist=["catalogue"]).catalogue().values()
-                           if p.name == "guest_health").checks
+    from fixtures.probes.files import STUNNEL_COMMAND
+    from fixtures.probes.units import HEALTH_COMMAND
+    assert SPACE_COMMAND in INNER and ROUTES_COMMAND in INNER and HEALTH_COMMAND in INNER
+    assert STUNNEL_COMMAND in INNER and "ss -Htn state syn-sent" in INNER
+    assert {"NET-7", "NET-8"} <= set(next(p for p in __import__("fixtures.probes", fromlist=["catalogue"]).catalogue().values()
+                           if p.name == "guest_health").checks)
 
 
 
@@ -296,6 +354,6 @@ def test_inv1_says_a_container_was_read_through_pct_exec():
     guests = parse_guests(["VMID Status Lock Name", "990 running zammad", "@@qm", "@@config 990", "onboot: 1"])
     (said,) = outside_the_spec({}, guests, parse(["@@guest 990"] + _inner()))
     assert said.startswith("container 990 (zammad, running) is outside the spec: read through `pct exec` for the "
-                           "generic requirements only (OPS-2, STO-7, NET-7: this host's cases)")
+                           "generic requirements only (OPS-2, STO-7, NET-7, NET-8: this host's cases)")
     (said,) = outside_the_spec({}, guests, parse(["@@guest 990", "@@unread 124"]))
     assert "not read through `pct exec`: pct exec did not answer within 20 s" in said

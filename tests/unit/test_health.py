@@ -46,6 +46,48 @@ def test_a_failed_unit_is_found():
     assert problem.startswith("lab-fault-failed.service is failed (exit-code)")
 
 
+def test_the_probe_lists_every_unit_and_shows_only_those_not_inactive():
+    """Today's command (list-units, then `show` of the services and failed units not inactive) on the real tool:
+    the failed unit with its result, every active service with its restart count, the inactive ones listed
+    with their state and no count (a count is asked only where it is judged)."""
+    units = parse_unit_health(_lines("lab-unit-health-failed.txt"))
+    failed = units["lab-fault-failed.service"]
+    assert failed.failed and failed.result == "exit-code"
+    (problem,) = unit_problems(units, MAX)
+    assert problem.startswith("lab-fault-failed.service is failed (exit-code)")
+    services = {u: s for u, s in units.items() if u.endswith(".service")}
+    assert all(s.restarts is not None for s in services.values() if s.active != "inactive")
+    assert any(s.active == "inactive" and s.restarts is None for s in services.values())
+    assert units["redis-server.service"].active == "active" and units["redis-server.service"].restarts == 0
+
+
+def test_the_command_asks_show_only_for_units_not_inactive(tmp_path):
+    """The command run by sh with a fake `systemctl`: `show` is asked for the active service and the failed mount,
+    not for the inactive service nor the active mount; with nothing to show, `show` is not run (it would print
+    the manager's own properties)."""
+    import subprocess
+
+    from fixtures.probes.units import HEALTH_COMMAND
+    fake = tmp_path / "systemctl"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = list-units ]; then cat \"$LISTED\"; else echo \"show $*\"; fi\n")
+    fake.chmod(0o755)
+    listed = tmp_path / "listed"
+
+    def run(lines):
+        listed.write_text("".join(l + "\n" for l in lines))
+        systemd = tmp_path / "run" / "systemd" / "system"
+        return subprocess.run(["sh", "-c", HEALTH_COMMAND.replace("/run/systemd/system", str(systemd))],
+                              capture_output=True, text=True,
+                              env={"PATH": f"{tmp_path}:/usr/bin:/bin", "LISTED": str(listed)})
+    (tmp_path / "run" / "systemd" / "system").mkdir(parents=True)
+    out = run(["a.service loaded active running A", "b.service loaded inactive dead B",
+               "c.mount loaded failed failed C", "d.mount loaded active mounted D"]).stdout.splitlines()
+    assert out[-1] == "show show -p Id,LoadState,ActiveState,SubState,Result,NRestarts a.service c.mount"
+    assert "Id=b.service" in out and "ActiveState=inactive" in out
+    quiet = run(["b.service loaded inactive dead B"])
+    assert quiet.returncode == 0 and not any(l.startswith("show ") for l in quiet.stdout.splitlines())
+
+
 @pytest.mark.parametrize("state,red", [
     (UnitHealth("active", "running", "success", MAX - 1), False),
     (UnitHealth("active", "running", "success", MAX), True),
