@@ -11,7 +11,9 @@ first test proves equal to the pytest audits' (as users run them) on the healthy
 not exactly its requirements, each of its faults is read again alone (the authority for that fault). A batch's
 removal is proven by the next batch's reading (two batches in a row share no requirement when the catalogue
 allows it; otherwise, and after the last batch, by an audit of its own)."""
+import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,7 +23,7 @@ from provision.remedies import Action, Manual
 from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
-from tests.conftest import PROVISIONER_TEST
+from tests.conftest import PROVISIONER_TEST, ROOT
 from tests.lab.inprocess import (EVERY_PATH, PROVISIONER, AccessPath, audit_every_path, audit_fault, failing, red,
                                  same_as_docker)
 from tests.lab.prod_access import PATHS
@@ -62,6 +64,25 @@ BATCHES = batches(CATALOGUE)
 ORDER = [name for batch in BATCHES for name in batch]
 BATCH_OF = {name: i for i, batch in enumerate(BATCHES) for name in batch}
 PENDING = []   # the faults removed last, their removal not yet proven by an audit
+STEPS = []     # (seconds, what): the time of each step, written to reports/out/lab-fault-steps.txt at the end
+STEPS_FILE = ROOT / "reports" / "out" / "lab-fault-steps.txt"
+
+
+@contextmanager
+def timed(what):
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        STEPS.append((time.monotonic() - start, what))
+
+
+def write_steps():
+    """Where the module's time went (the slowest steps first), for the closing notes: not a test."""
+    if STEPS:
+        STEPS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        STEPS_FILE.write_text(f"{sum(t for t, _ in STEPS):.1f} s in {len(STEPS)} steps\n" + "".join(
+            f"{t:7.1f} s  {what}\n" for t, what in sorted(STEPS, reverse=True)))
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +108,16 @@ def paths(lab, request):
         raise
     finally:
         if not provisioner_next:
-            remediable.pause_jobs(client, lab, resume=True)
+            with timed("the jobs caught up (every host's snapshots, then replication)"):
+                remediable.pause_jobs(client, lab, resume=True)
+        write_steps()
 
 
 def prove_removed(paths, removed):
     """An audit of its own: the lab is green again after the faults' removal."""
     PENDING.clear()
-    docker = paths["docker"].audit()
+    with timed(f"proved removed by an audit of its own: {', '.join(f.name for f in removed)}"):
+        docker = paths["docker"].audit()
     assert not failing(docker), \
         f"{', '.join(f.name for f in removed)}: not green after the faults were removed:\n{red(docker)}"
 
@@ -118,7 +142,8 @@ def compare_paths(verdicts, when, paths=None, theirs=()):
 def test_in_process_audits_give_the_pytest_audits_verdicts_on_the_healthy_lab(lab, paths, healthy_runs):
     """The bridge: the readings judged in this process give, case for case, the pytest audit's outcome
     through each path; an ssh path runs exactly the checks marked prod (the others said, never run)."""
-    verdicts = audit_every_path(list(paths.values()))
+    with timed("the healthy lab read by every path, in process"):
+        verdicts = audit_every_path(list(paths.values()))
     assert not failing(verdicts["docker"]), f"the lab must be healthy:\n{red(verdicts['docker'])}"
     problems = []
     for path in EVERY_PATH:
@@ -149,7 +174,8 @@ def apply_read_remove(client, lab, paths, batch, reading, key=None):
     try:
         for fault in batch:
             try:
-                fault.apply(client)
+                with timed(f"apply {fault.name}"):
+                    fault.apply(client)
             except Exception as exc:   # said on that fault; the others of its batch are read without it
                 reading.problems[fault.name] = f"could not be applied: {exc}"
                 try:
@@ -162,7 +188,8 @@ def apply_read_remove(client, lab, paths, batch, reading, key=None):
             return
         if not key:
             reading.wanted = set().union(*(f.reds for f in applied))
-        verdicts = audit_fault(list(paths.values()))
+        with timed(f"read by every path: {', '.join(f.name for f in applied)}"):
+            verdicts = audit_fault(list(paths.values()))
         if key:
             reading.alone[key] = verdicts
         else:
@@ -173,7 +200,8 @@ def apply_read_remove(client, lab, paths, batch, reading, key=None):
     finally:
         for fault in reversed(applied):
             try:
-                fault.remove(client)
+                with timed(f"remove {fault.name}"):
+                    fault.remove(client)
             except Exception as exc:
                 reading.problems[fault.name] = f"could not be removed: {exc}"
         PENDING.extend(applied)
