@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fixtures.lab import docker_ops, hosts, tls, zfs_setup
+from fixtures.lab import docker_ops, hosts, remediable, tls, zfs_setup
 from fixtures.lab.state import docker_name
 
 pytestmark = pytest.mark.lab
@@ -23,6 +23,13 @@ def run(name, script):
 # was its replicas' newest, and ZFS-9 rightly said they held a snapshot their source no longer has, until the next
 # hourly one came (seen 2026-12-03, in every healthy comparison after a 15-minute tick)
 KEPT = "hourly"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _timers_held(lab):
+    """The tests run the jobs by hand: no timer fires one meanwhile."""
+    with remediable.timers_held(docker_ops.client(), lab):
+        yield
 
 
 def on_host(host, script):

@@ -2,9 +2,16 @@
 and its OnFailure= notification fires; ZFS-8: the operator runs only what it is delegated."""
 import pytest
 
-from fixtures.lab import docker_ops, host_units, hosts, units, zfs_setup
+from fixtures.lab import docker_ops, host_units, hosts, remediable, units, zfs_setup
 
 pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _timers_held(lab):
+    """The tests run the jobs by hand: no timer fires one meanwhile."""
+    with remediable.timers_held(docker_ops.client(), lab):
+        yield
 
 
 def on_host(host, script):
