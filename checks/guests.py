@@ -37,7 +37,7 @@ def guest_problems(f, part, judge, say_unread=True):
         at = where(vmid, health, names)
         if health.unread:
             if say_unread:
-                    out.append(f"{at} could not be read through its host: {health.unread} ({_look(vmid, health)})")
+                out.append(f"{at} could not be read through its host: {health.unread} ({_look(vmid, health)})")
         elif part in health.missing:
             out.append(f"{at}: its {part} could not be read through its host ({health.exec}): "
                        f"{health.missing[part]}")
