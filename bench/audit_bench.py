@@ -41,7 +41,7 @@ def main(argv=None):
     add_small(parser, "one audit of the first requirement's checks, no baseline")
     args = parser.parse_args(argv)
     arch = Architecture(load_spec())
-    bringup.up(arch)
+    bringup.up_unless_running(arch, args.small)
     only = [f"--requirement={next(iter(load_requirements()))}"] if args.small else []
     runs = 1 if args.small else args.runs
     walls = []

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import add_small, figure  # noqa: E402
-from fixtures.lab import bringup, docker_ops, hosts, image  # noqa: E402
+from fixtures.lab import bringup, docker_ops, image  # noqa: E402
 from fixtures.lab.state import PREFIX  # noqa: E402
 from specs import load_spec  # noqa: E402
 from specs.architecture import Architecture  # noqa: E402
@@ -64,9 +64,7 @@ def main(argv=None):
     arch = Architecture(load_spec(DEFAULT_SPEC))
     client = docker_ops.client()
     if args.small:   # up already (as when the tests run it): the one bring-up timed is the one with nothing to do
-        running = {c.name for c in client.containers.list(filters={"label": "offlab"})}
-        if not all(hosts.machine_container_name(arch, m.name) in running for m in arch.machines()):
-            bringup.up(arch)
+        bringup.up_unless_running(arch, small=True)
     elif args.cold:
         bringup.down()
         for img in client.images.list():

@@ -141,7 +141,7 @@ def main(argv=None):
     add_small(parser, "one audit through ssh + ProxyJump, no added delay")
     args = parser.parse_args(argv)
     arch = Architecture(load_spec())
-    bringup.up(arch)
+    bringup.up_unless_running(arch, args.small)
     paths = {"ssh + sudo, ProxyJump (jump)": access.ACCESS_DIR / "inventory-jump.yaml",
              "ssh + pct exec on the host (pct)": access.ACCESS_DIR / "inventory-pct.yaml"}
     if args.small:

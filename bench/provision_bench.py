@@ -44,7 +44,7 @@ def main(argv=None):
     add_small(parser, "one plan on the healthy lab")
     args = parser.parse_args(argv)
     arch = Architecture(load_spec())
-    bringup.up(arch)
+    bringup.up_unless_running(arch, args.small)
     client = docker_ops.client()
     catalogue = faults.catalogue(arch)
     log = tempfile.mktemp(prefix="provision-bench-", suffix=".log")

@@ -1,13 +1,14 @@
 """The audit in this process: every lab machine read once through an access path (docker, ssh jump, ssh
 pct), the paths in turn, and the checks judged on those readings by checks/offline.py, as the
 pytest audit judges them (the auditor's own probes from outside included, fixtures/readings.py).
-tests/lab/test_faults.py proves on the healthy lab that this gives the pytest audit's verdicts."""
+tests/lab/test_faults.py proves on the healthy lab's readings, kept by the pytest audits, that this judges
+them as the pytest audit did."""
 from concurrent.futures import ThreadPoolExecutor
 
 from checks import offline
 from fixtures.archcache import memoized
 from fixtures.inventory import LAB, load_inventory
-from fixtures.readings import Readings, Unreachable
+from fixtures.readings import Readings, Unreachable, anew
 from provision.audit import Audit, Finding
 from provision.remedies import steps_for
 from reports.results import Case
@@ -72,6 +73,11 @@ class AccessPath:
                                 tuple(reads(target, self.arch))))
         return out
 
+    def judge_kept(self, directory):
+        """{(requirement, case name): (outcome, message)} of the readings a pytest audit kept (--record),
+        judged here by this path's checks."""
+        return verdicts(self.cases(offline.load_dir(directory, self.arch)))
+
     def audit(self, inventory_obj=None, machines=None):
         """{(requirement, case name): (outcome, message)} of every machine (or of those named: the cases
         reading only them) read now through this path."""
@@ -89,15 +95,8 @@ class Held(offline.Fleet):
     def __getitem__(self, machine):
         value = super().__getitem__(machine)
         if isinstance(value, Exception):
-            raise value
+            raise anew(value) from None
         return value
-
-
-def audit_every_path(paths):
-    """{path name: verdicts}, every machine read through each path in turn: read at once, the pct path (every
-    container through its host) and docker would load the busiest host past the command time-out on a loaded
-    machine, and one path's probes would be connections the other's reading sees (as in audit_fault)."""
-    return {p.name: p.audit() for p in paths}
 
 
 def audit_fault(paths):

@@ -82,8 +82,9 @@ for m in $(awk '$2 ~ "^/mnt/" {print $2}' /proc/mounts); do
   find "$m" -xdev -type f -printf '%p %T@ %s %m\n' 2>/dev/null | sort
 done
 echo "## units"
-systemctl list-units --all --no-legend --plain --no-pager 2>/dev/null | awk '{print $1, $3, $4}' | sort
-systemctl list-unit-files --no-legend --no-pager 2>/dev/null | sort
+systemctl list-units --all --no-legend --plain --no-pager 2>/dev/null | awk '{print $1, $2, $3, $4}' | sort
+# enabled, disabled, masked: the links systemctl makes (list-unit-files reads every unit file: 0.6 s a machine)
+find /etc /run/systemd/system -xdev -type l -printf '%p -> %l\n' 2>/dev/null | sort
 echo "## databases"
 if [ -d /var/lib/postgresql ] && command -v psql >/dev/null; then
   for db in $(su postgres -c "psql -AtX -c 'select datname from pg_database where datallowconn order by 1'"); do

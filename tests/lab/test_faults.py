@@ -6,8 +6,9 @@ each red case from that same reading (automatic where the fault has a safe fix, 
 The faults are applied in batches, each fault of a batch breaking a requirement of its own, and each batch is
 read once by each path: every machine through docker (exactly the batch's requirements may turn red), then the
 machines its red cases read through both prod paths at once (every path was shown equal on every machine of the
-healthy lab); the verdicts are computed in this process from those readings (tests/lab/inprocess.py), which the
-first test proves equal to the pytest audits' (as users run them) on the healthy lab. When a batch's reading is
+healthy lab); the verdicts are computed in this process from those readings (tests/lab/inprocess.py), judged as
+the pytest audits (as users run them) judge them: the first test shows it on the readings they kept of the healthy
+lab. When a batch's reading is
 not exactly its requirements, each of its faults is read again alone (the authority for that fault). A batch's
 removal is proven by the next batch's reading (two batches in a row share no requirement when the catalogue
 allows it; otherwise, and after the last batch, by an audit of its own)."""
@@ -24,8 +25,7 @@ from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
 from tests.conftest import PROVISIONER_TEST, ROOT
-from tests.lab.inprocess import (EVERY_PATH, PROVISIONER, AccessPath, audit_every_path, audit_fault, failing, red,
-                                 same_as_docker)
+from tests.lab.inprocess import EVERY_PATH, PROVISIONER, AccessPath, audit_fault, failing, red, same_as_docker
 from tests.lab.prod_access import PATHS
 
 
@@ -140,10 +140,12 @@ def compare_paths(verdicts, when, paths=None, theirs=()):
 
 @pytest.mark.lab
 def test_in_process_audits_give_the_pytest_audits_verdicts_on_the_healthy_lab(lab, paths, healthy_runs):
-    """The bridge: the readings judged in this process give, case for case, the pytest audit's outcome
-    through each path; an ssh path runs exactly the checks marked prod (the others said, never run)."""
-    with timed("the healthy lab read by every path, in process"):
-        verdicts = audit_every_path(list(paths.values()))
+    """The bridge: the readings each pytest audit of the healthy lab kept (--record), judged in this process,
+    give case for case that audit's outcome through each path; an ssh path runs exactly the checks marked
+    prod (the others said, never run). (The in-process reading itself is judged by every batch below: a
+    reading unlike the pytest audit's turns a requirement red that no fault of the batch breaks.)"""
+    with timed("the healthy lab's kept readings judged in process, every path"):
+        verdicts = {path: paths[path].judge_kept(healthy_runs.runs[path].kept) for path in EVERY_PATH}
     assert not failing(verdicts["docker"]), f"the lab must be healthy:\n{red(verdicts['docker'])}"
     problems = []
     for path in EVERY_PATH:
