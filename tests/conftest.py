@@ -68,8 +68,8 @@ PROVISIONER_TEST = "test_fixable_faults_planned_applied_green_and_nothing_destro
 
 def follow_the_faults(items):
     """The provisioner's lab test right after the faults' (tests/lab/test_faults.py): the faults' module leaves the
-    lab's job timers paused for it, and its own end catches the jobs up, once for both (a catch-up runs every
-    host's snapshots and replication: about 35 s)."""
+    lab's job timers paused for it, and its own end resumes them, once for both (the runs the timers missed
+    meanwhile, when a tick passed: every host's snapshots and replication, about 35 s)."""
     follow = [i for i in items if getattr(i, "originalname", "") == PROVISIONER_TEST]
     rest = [i for i in items if i not in follow]
     faults = [n for n, i in enumerate(rest) if getattr(getattr(i, "module", None), "__name__", "").endswith("test_faults")]

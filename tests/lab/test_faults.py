@@ -90,9 +90,9 @@ def paths(lab, request):
     """{path: AccessPath}; the prod paths read with keys from their IdentityFile, no ssh-agent (as prod_audit).
     The hosts' job timers are paused meanwhile (well within the maximum lag): a snapshot or replication run
     fired by its timer while a fault is in would fail because of it and leave its unit failed (OPS-2) into
-    the next fault's audit. Resumed at the end: the jobs run once on every host, then their timers; unless the
+    the next fault's audit. Resumed at the end (the runs their timers missed meanwhile waited for); unless the
     provisioner's lab test runs next (tests/conftest.py puts it right after this module), which pauses them too
-    and catches them up at its own end, pass or fail."""
+    and resumes them at its own end, pass or fail."""
     client = docker_ops.client()
     remediable.pause_jobs(client, lab)
     provisioner_next = any(getattr(i, "originalname", "") == PROVISIONER_TEST for i in request.session.items)
@@ -108,8 +108,8 @@ def paths(lab, request):
         raise
     finally:
         if not provisioner_next:
-            with timed("the jobs caught up (every host's snapshots, then replication)"):
-                remediable.pause_jobs(client, lab, resume=True)
+            with timed("the jobs resumed (and the runs missed meanwhile waited for)"):
+                remediable.resume_jobs(client, lab)
         write_steps()
 
 

@@ -129,13 +129,12 @@ def test_fixable_faults_planned_applied_green_and_nothing_destroyed(lab, audit, 
         restore(client, lab, catalogue, applied)
         if own:
             remediable.own_snapshots_and_clones(client, lab, remove=True)
-        remediable.pause_jobs(client, lab, resume=True)
+        remediable.resume_jobs(client, lab)
     red_now = lambda cases: sorted(f"{c.requirement} {c.name}: {c.message[:300]}" for c in cases
                                    if c.outcome in ("failed", "error"))
     first = red_now(audit())
     if first:   # the jobs once more (every host's sanoid, then its replication), as their timers would
-        remediable.pause_jobs(client, lab)
-        remediable.pause_jobs(client, lab, resume=True)
+        remediable.catch_up(client, lab)
         again = red_now(audit())
         assert not again, "the lab is not healthy again, even after one more run of its jobs:\n" + "\n".join(again)
         warnings.warn("the lab was healthy again only after one more run of its jobs; before it:\n"
