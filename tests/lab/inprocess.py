@@ -99,22 +99,37 @@ class Held(offline.Fleet):
         return value
 
 
-def audit_fault(paths):
+def audit_fault(paths, hosts_at_once=False):
     """{path name: verdicts} of a lab under a fault: every machine read through docker (every check
     judged: only the fault's requirement may be red), then the machines its red cases read (Case.machines)
     read through each prod path in turn, judged on the cases reading only them. The prod paths are shown
     equal to docker on every machine of the healthy lab (tests/lab/test_faults.py). Under PROVISIONER: the
-    provisioner's steps for each failed docker case, planned from that same reading."""
+    provisioner's steps for each failed docker case, planned from that same reading. hosts_at_once: a fault
+    whose reading waits on a Proxmox host (a hung ZFS waited out): every host is read through both prod paths
+    while docker reads, and judged on the cases of the machines concerned when those are hosts only."""
     docker = next(p for p in paths if p.name == "docker")
-    fleet, targets = docker.read(), {}
+    others = [p for p in paths if p is not docker]
+    hosts = list(docker.arch.spec.hosts)
+    early = {}
+    if hosts_at_once and others:
+        with ThreadPoolExecutor(len(others) + 1) as pool:
+            early = {p.name: pool.submit(p.read, hosts) for p in others}
+            fleet = pool.submit(docker.read).result()
+            early = {name: future.result() for name, future in early.items()}
+    else:
+        fleet = docker.read()
+    targets = {}
     cases = docker.cases(fleet, targets=targets)
     out = {"docker": verdicts(cases), PROVISIONER: planned(docker.arch, fleet, targets, cases)}
     concerned = sorted({m for c in cases if c.outcome in ("failed", "error") for m in c.machines})
-    prod = [p for p in paths if p is not docker] if concerned else []
+    prod = others if concerned else []
+    if early and set(concerned) <= set(hosts):
+        out.update({p.name: verdicts(p.cases(early[p.name], within=set(concerned))) for p in prod})
+        return out
     # one path after the other: a probe of one path (a database's port asked, APP-3) would be a connection the
     # other path's reading of the same machine sees (DB-2), as two auditors reading at once would. Proxmox hosts
     # alone are read by both at once: no probe of a host connects to a database (a hung ZFS is waited out once)
-    if prod and set(concerned) <= set(docker.arch.spec.hosts):
+    if prod and set(concerned) <= set(hosts):
         with ThreadPoolExecutor(len(prod)) as pool:
             out.update(zip((p.name for p in prod), pool.map(lambda p: p.audit(machines=concerned), prod)))
         return out

@@ -95,7 +95,9 @@ fi
 echo "## zfs"
 command -v zfs >/dev/null && zfs list -H -t all -o name,used 2>/dev/null | awk '{print $1}' | sort
 echo "## processes"
-P=$(ps -eo args=); printf '%s\n' "$P" | grep -v -e '^ps -eo' -e 'offsuite-fingerprint' -e '^sleep ' -e '^\[' | sort
+# (postfix's master runs its daemons on demand and lets them exit when idle: an audit's mailq starts showq)
+P=$(ps -eo args=); printf '%s\n' "$P" | grep -v -e '^ps -eo' -e 'offsuite-fingerprint' -e '^sleep ' -e '^\[' \
+  | grep -v -E -e ' -t (unix|fifo|inet|pass)( |$)' | sort
 """
 
 

@@ -3,6 +3,7 @@ audited (issue 9): a changed host key, an unknown host, a hung command, a wrong 
 No key, passphrase or PSK appears in any output, report or log of these runs."""
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -71,43 +72,77 @@ def judge(arch, healthy, cases, output, concerned, expect):
     return mine
 
 
-@pytest.mark.lab
-def test_a_changed_host_key_stops_that_machine_alone(lab, healthy, tmp_path):
-    victim = lab.app_containers()[0].name
-    address = access.addresses(lab)[victim][0]
-    other = new_key(tmp_path / "other")
-    known = tmp_path / "known_hosts"
+def changed_host_key(arch, folder):
+    """The known_hosts line of an application container replaced by another key's."""
+    victim = arch.app_containers()[0].name
+    address = access.addresses(arch)[victim][0]
+    other = new_key(folder / "other")
+    known = folder / "known_hosts"
     known.write_text("".join(f"{address} {other}\n" if line.startswith(f"{address} ") else line
                              for line in (access.ACCESS_DIR / "known_hosts").read_text().splitlines(True)))
-    cases, output = prod_audit(tmp_path, variant(tmp_path, known_hosts=known))
-    judge(lab, healthy, cases, output, {victim}, ["SHA256:"])
+    return variant(folder, known_hosts=known), {victim}, ["SHA256:"]
+
+
+def unknown_host(arch, folder):
+    """A Proxmox host's known_hosts line removed: the host and the containers reached through it."""
+    victim = list(arch.spec.hosts)[-1]
+    address = access.addresses(arch)[victim][0]
+    known = folder / "known_hosts"
+    known.write_text("".join(line for line in (access.ACCESS_DIR / "known_hosts").read_text().splitlines(True)
+                             if not line.startswith(f"{address} ")))
+    return variant(folder, known_hosts=known), concerned_machines(arch, victim), []
+
+
+def wrong_key(arch, folder):
+    """An application container's IdentityFile replaced by a key it does not know."""
+    victim = arch.app_containers()[-1].name
+    new_key(folder / "wrong")
+    text = (access.ACCESS_DIR / "ssh_config").read_text()
+    head, _, rest = text.partition(f"Host {victim}\n")
+    block, sep, tail = rest.partition("\nHost ")
+    block = block.replace(str(access.ACCESS_DIR / "oncall_ed25519"), str(folder / "wrong"))
+    config = folder / "ssh_config"
+    config.write_text(f"{head}Host {victim}\n{block}{sep}{tail}")
+    return variant(folder, ssh_config=config), {victim}, []
+
+
+def no_sudo(arch, folder):
+    """The lab's inventory of an account that may run nothing through sudo."""
+    return access.ACCESS_DIR / "inventory-nosudo.yaml", set(), []
+
+
+VARIANTS = {"changed-host-key": changed_host_key, "unknown-host": unknown_host, "wrong-key": wrong_key,
+            "no-sudo": no_sudo}
+
+
+@pytest.fixture(scope="module")
+def variant_audits(lab, tmp_path_factory):
+    """{variant: (cases, output, machines concerned, texts their first line must hold)}: the on-call engineer's
+    files, each variant with one thing wrong, audited at once (read-only audits, as engineers at once would)."""
+    folders = {name: tmp_path_factory.mktemp(name) for name in VARIANTS}
+    made = {name: make(lab, folders[name]) for name, make in VARIANTS.items()}
+    with ThreadPoolExecutor(len(VARIANTS)) as pool:
+        runs = dict(zip(VARIANTS, pool.map(lambda name: prod_audit(folders[name], made[name][0]), VARIANTS)))
+    return {name: (*runs[name], *made[name][1:]) for name in VARIANTS}
 
 
 @pytest.mark.lab
-def test_an_unknown_host_stops_it_and_its_containers(lab, healthy, tmp_path):
-    victim = list(lab.spec.hosts)[-1]
-    address = access.addresses(lab)[victim][0]
-    known = tmp_path / "known_hosts"
-    known.write_text("".join(line for line in (access.ACCESS_DIR / "known_hosts").read_text().splitlines(True)
-                             if not line.startswith(f"{address} ")))
-    cases, output = prod_audit(tmp_path, variant(tmp_path, known_hosts=known))
-    judge(lab, healthy, cases, output, concerned_machines(lab, victim), [])
+def test_a_changed_host_key_stops_that_machine_alone(lab, healthy, variant_audits):
+    judge(lab, healthy, *variant_audits["changed-host-key"])
+
+
+@pytest.mark.lab
+def test_an_unknown_host_stops_it_and_its_containers(lab, healthy, variant_audits):
+    cases, output, concerned, expect = variant_audits["unknown-host"]
+    judge(lab, healthy, cases, output, concerned, expect)
+    victim = next(m for m in concerned if m in lab.spec.hosts)
     host_cases = [c for c in cases if victim in c.machines]
     assert all("SHA256:" in c.message.splitlines()[0] for c in host_cases), host_cases[0].message
 
 
 @pytest.mark.lab
-def test_a_wrong_key_stops_that_machine_alone(lab, healthy, tmp_path):
-    victim = lab.app_containers()[-1].name
-    new_key(tmp_path / "wrong")
-    text = (access.ACCESS_DIR / "ssh_config").read_text()
-    head, _, rest = text.partition(f"Host {victim}\n")
-    block, sep, tail = rest.partition("\nHost ")
-    block = block.replace(str(access.ACCESS_DIR / "oncall_ed25519"), str(tmp_path / "wrong"))
-    config = tmp_path / "ssh_config"
-    config.write_text(f"{head}Host {victim}\n{block}{sep}{tail}")
-    cases, output = prod_audit(tmp_path, variant(tmp_path, ssh_config=config))
-    judge(lab, healthy, cases, output, {victim}, [])
+def test_a_wrong_key_stops_that_machine_alone(lab, healthy, variant_audits):
+    judge(lab, healthy, *variant_audits["wrong-key"])
 
 
 HANG = """set -e; [ -e /usr/bin/ss.offsuite-real ] || mv /usr/bin/ss /usr/bin/ss.offsuite-real
@@ -160,8 +195,8 @@ def test_a_hung_command_errors_that_machine_within_the_time_out(lab, healthy, tm
 
 
 @pytest.mark.lab
-def test_a_missing_sudo_right_is_an_error_naming_it(lab, healthy, tmp_path):
-    cases, output = prod_audit(tmp_path, access.ACCESS_DIR / "inventory-nosudo.yaml")
+def test_a_missing_sudo_right_is_an_error_naming_it(lab, healthy, variant_audits):
+    cases, output, _, _ = variant_audits["no-sudo"]
     denied = [c for c in cases if c.outcome == "error"]
     assert denied, "without sudo rights some checks must error"
     assert all("sudo" in c.message.splitlines()[0] for c in denied), red_lines(denied)

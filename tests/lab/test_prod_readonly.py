@@ -1,7 +1,7 @@
 """A prod-shaped audit of the lab changes nothing on any machine (issue 9 point 6): a fingerprint of every lab
 host and container (files under /etc /opt /srv /mnt /var/lib with mtimes and hashes, logs and journal
-excepted; unit states; zfs datasets and snapshots; processes' command lines) before and after an audit by
-each access path."""
+excepted; unit states and the links that enable or mask units; zfs datasets and snapshots; processes' command
+lines) before and after an audit by each access path."""
 import pytest
 
 from tests.lab.prod_access import PATHS, changes
