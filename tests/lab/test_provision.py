@@ -42,8 +42,10 @@ def provision(*args, log):
 
 
 def fingerprint(client, arch, machines):
-    return {m: set(docker_ops.sh(_container(client, arch, m), FINGERPRINT, f"fingerprint {m}").splitlines())
-            for m in sorted(machines)}
+    machines = sorted(machines)
+    read = docker_ops.at_once(lambda m: docker_ops.sh(_container(client, arch, m), FINGERPRINT, f"fingerprint {m}"),
+                              machines)
+    return {m: set(text.splitlines()) for m, text in zip(machines, read)}
 
 
 def unchanged(before, after, what):
