@@ -120,7 +120,8 @@ def audit_fault(paths, hosts_at_once=False):
         fleet = docker.read()
     targets = {}
     cases = docker.cases(fleet, targets=targets)
-    out = {"docker": verdicts(cases), PROVISIONER: planned(docker.arch, fleet, targets, cases)}
+    out = {"docker": verdicts(cases), PROVISIONER: planned(docker.arch, fleet, targets, cases),
+           READ_BY: {(c.requirement, c.name): set(c.machines) for c in cases if c.outcome in ("failed", "error")}}
     concerned = sorted({m for c in cases if c.outcome in ("failed", "error") for m in c.machines})
     prod = others if concerned else []
     if early and set(concerned) <= set(hosts):
@@ -139,6 +140,7 @@ def audit_fault(paths, hosts_at_once=False):
 
 
 PROVISIONER = "provisioner"   # audit_fault's key of the provisioner's steps planned from the docker reading
+READ_BY = "read by"           # ... and of the machines each red docker case read
 
 
 def planned(arch, fleet, targets, cases):

@@ -10,8 +10,9 @@ healthy lab); the verdicts are computed in this process from those readings (tes
 the pytest audits (as users run them) judge them: the first test shows it on the readings they kept of the healthy
 lab. When a batch's reading is
 not exactly its requirements, each of its faults is read again alone (the authority for that fault). A batch's
-removal is proven by the next batch's reading (two batches in a row share no requirement when the catalogue
-allows it; otherwise, and after the last batch, by an audit of its own)."""
+removal is proven by the next batch's reading for the requirements that batch leaves green; for those it breaks
+too, by a reading of their own of the machines of those requirements' red cases, before it is put in; after the
+last batch, by an audit of its own."""
 import time
 import warnings
 from contextlib import contextmanager
@@ -25,38 +26,52 @@ from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
 from tests.conftest import PROVISIONER_TEST, ROOT
-from tests.lab.inprocess import EVERY_PATH, PROVISIONER, AccessPath, audit_fault, failing, red, same_as_docker
+from tests.lab.inprocess import EVERY_PATH, PROVISIONER, READ_BY, AccessPath, audit_fault, failing, red, same_as_docker
 from tests.lab.prod_access import PATHS
 
 
-BATCH_SIZE = 10   # faults applied at once and read once (each of its own requirement)
+BATCH_SIZE = 20   # at most so many faults applied at once and read once (each of its own requirement)
 
 
 def batches(catalogue, size=BATCH_SIZE):
-    """Fault names in batches: within a batch every fault breaks a requirement of its own and shares nothing
-    (Fault.shares) with another, and two batches in a row share no requirement when the catalogue allows it (the
-    requirements with the most faults left first), so that each batch's reading also proves the batch before it
-    removed. A fault marked `alone`, or making other requirements err (Fault.errors), is a batch of its own."""
-    groups, alone = {}, []
-    for name in sorted(catalogue):
-        (alone.append([name]) if catalogue[name].alone or catalogue[name].errors
-         else groups.setdefault(catalogue[name].requirement, []).append(name))
-    out, last = [], set()
-    while groups:
-        ranked = sorted(groups, key=lambda r: (r in last, not catalogue[groups[r][0]].shares, -len(groups[r]), r))
-        batch, taken, reds = [], set(), set()
-        for req in ranked:
-            fault = catalogue[groups[req][0]]
-            if (len(batch) < size and (not fault.reds & last or not batch) and not taken & set(fault.shares)
-                    and not reds & fault.reds):
-                batch.append(groups[req].pop(0))
-                taken |= set(fault.shares)
-                reds |= fault.reds
-        for req in [r for r in groups if not groups[r]]:
-            del groups[req]
-        out.append(batch)
-        last = reds
-    return out + alone
+    """Fault names in as few batches as the catalogue allows (each read costs a reading of the whole lab by every
+    path): within a batch every fault turns requirements of its own red and shares nothing (Fault.shares) with
+    another; the most constrained faults placed first, each in the smallest batch it fits. The batch of a fault
+    marked `first` comes first; then each batch is the one sharing the fewest requirements with the one before
+    (what they share is proven removed by a reading of its own). A fault marked `alone`, or making other
+    requirements err (Fault.errors), is a batch of its own, after the others. Within a batch, the faults whose
+    removal restarts their container come first (taken out last: Fault.restarts)."""
+    alone = [[n] for n in sorted(catalogue) if catalogue[n].alone or catalogue[n].errors]
+    rest = [n for n in sorted(catalogue) if [n] not in alone]
+    groups = {}
+    for name in rest:
+        groups.setdefault(catalogue[name].requirement, []).append(name)
+    placing = sorted(rest, key=lambda n: (-len(catalogue[n].shares), -len(groups[catalogue[n].requirement]),
+                                          catalogue[n].requirement, n))
+    count = max([len(g) for g in groups.values()] + [-(-len(rest) // size)])
+    while True:
+        out = [[] for _ in range(count)]
+        reds, shares = [set() for _ in out], [set() for _ in out]
+        for name in placing:
+            fault = catalogue[name]
+            fits = [i for i in range(count) if len(out[i]) < size and not reds[i] & fault.reds
+                    and not shares[i] & set(fault.shares)]
+            if not fits:
+                break
+            i = min(fits, key=lambda i: (len(out[i]), i))
+            out[i].append(name)
+            reds[i] |= fault.reds
+            shares[i] |= set(fault.shares)
+        else:
+            break
+        count += 1
+    reds_of = lambda batch: set().union(*(catalogue[n].reds for n in batch))
+    left = sorted(range(count), key=lambda i: not any(catalogue[n].first for n in out[i]))
+    ordered = [left.pop(0)]
+    while left:
+        ordered.append(min(left, key=lambda i: (len(reds_of(out[i]) & reds_of(out[ordered[-1]])), i)))
+        left.remove(ordered[-1])
+    return [sorted(out[i], key=lambda n: not catalogue[n].restarts) for i in ordered] + alone
 
 
 CATALOGUE = faults.catalogue(Architecture(load_spec(DEFAULT_SPEC)))
@@ -64,6 +79,7 @@ BATCHES = batches(CATALOGUE)
 ORDER = [name for batch in BATCHES for name in batch]
 BATCH_OF = {name: i for i, batch in enumerate(BATCHES) for name in batch}
 PENDING = []   # the faults removed last, their removal not yet proven by an audit
+RED_ON = {}    # fault name -> {requirement: the machines its red cases read in the fault's batch's reading}
 STEPS = []     # (seconds, what): the time of each step, written to reports/out/lab-fault-steps.txt at the end
 STEPS_FILE = ROOT / "reports" / "out" / "lab-fault-steps.txt"
 
@@ -113,12 +129,14 @@ def paths(lab, request):
         write_steps()
 
 
-def prove_removed(paths, removed):
-    """An audit of its own: the lab is green again after the faults' removal."""
+def prove_removed(paths, removed, machines=None):
+    """An audit of its own: the lab is green again after the faults' removal; machines: only the cases reading
+    nothing but those machines (the ones the faults had turned red; the next batch's reading judges the rest)."""
     PENDING.clear()
-    with timed(f"proved removed by an audit of its own: {', '.join(f.name for f in removed)}"):
-        docker = paths["docker"].audit()
-    assert not failing(docker), \
+    where = f" of {', '.join(sorted(machines))}" if machines else ""
+    with timed(f"proved removed by an audit of its own{where}: {', '.join(f.name for f in removed)}"):
+        docker = paths["docker"].audit(machines=sorted(machines) if machines else None)
+    assert docker and not failing(docker), \
         f"{', '.join(f.name for f in removed)}: not green after the faults were removed:\n{red(docker)}"
 
 
@@ -194,6 +212,9 @@ def apply_read_remove(client, lab, paths, batch, reading, key=None):
             # a fault saying what the other requirements of its host say as errors (a hung ZFS) makes the host's
             # reading wait out its time-outs: the hosts are read by the prod paths while docker reads
             verdicts = audit_fault(list(paths.values()), hosts_at_once=all(f.errors for f in applied))
+        for fault in applied:
+            RED_ON[fault.name] = {req: set().union(*(m for (r, _), m in verdicts[READ_BY].items() if r == req))
+                                  for req in fault.reds}
         if key:
             reading.alone[key] = verdicts
         else:
@@ -218,7 +239,9 @@ def read_batch(batch, lab, paths):
     previous = list(PENDING)
     if previous and set().union(*(f.reds for f in previous)) & reading.wanted:   # this reading could not tell them apart
         try:
-            prove_removed(paths, previous)
+            shared = set().union(*(f.reds for f in previous)) & reading.wanted
+            prove_removed(paths, previous, set().union(*(machines for f in previous for req, machines in
+                                                          RED_ON.get(f.name, {}).items() if req in shared)) or None)
         except AssertionError as exc:
             reading.leftover = str(exc)
         previous = []
