@@ -237,24 +237,23 @@ def read_batch(batch, lab, paths):
     client = docker_ops.client()
     reading = BatchReading(set().union(*(f.reds for f in batch)))
     previous = list(PENDING)
-    if previous and set().union(*(f.reds for f in previous)) & reading.wanted:   # this reading could not tell them apart
+    shared = set().union(*(f.reds for f in previous)) & reading.wanted   # this batch's reading cannot tell them apart
+    if shared:
         try:
-            shared = set().union(*(f.reds for f in previous)) & reading.wanted
             prove_removed(paths, previous, set().union(*(machines for f in previous for req, machines in
                                                           RED_ON.get(f.name, {}).items() if req in shared)) or None)
         except AssertionError as exc:
             reading.leftover = str(exc)
-        previous = []
     PENDING.clear()
     apply_read_remove(client, lab, paths, batch, reading)
     if not reading.verdicts:
         return reading
     batch = [f for f in batch if f.name not in reading.problems]
     got = failing(reading.verdicts["docker"], expected_errors=batch[0].errors if len(batch) == 1 else "")
-    left = set().union(*(f.reds for f in previous)) & got
+    left = (set().union(*(f.reds for f in previous)) - shared) & got   # the rest: this batch's reading
     if left:
-        reading.leftover = (f"{', '.join(f.name for f in previous if f.reds & left)}: not green after the "
-                            f"faults were removed (the next batch's reading):\n{red(reading.verdicts['docker'])}")
+        reading.leftover += (f"{', '.join(f.name for f in previous if f.reds & left)}: not green after the "
+                             f"faults were removed (the next batch's reading):\n{red(reading.verdicts['docker'])}")
     if got != reading.wanted and len(batch) > 1:
         warnings.warn(f"batch {', '.join(f.name for f in batch)}: read {' '.join(sorted(got)) or 'green'} for "
                       f"{' '.join(sorted(reading.wanted))}; each of its faults read again alone")
