@@ -54,6 +54,10 @@ def job_problems(reading, jobs):
         if u.last_trigger is not None and (reading.now - u.last_trigger) / 60 > jobs.stale_after_minutes:
             problems.append(f"{unit} last fired {_duration((reading.now - u.last_trigger) / 60)} ago (more than "
                             f"{_duration(jobs.stale_after_minutes)}): `systemctl list-timers {unit}`")
+        elif u.last_trigger is None and u.since is not None and (reading.now - u.since) / 60 > jobs.stale_after_minutes:
+            # never fired (no LastTriggerUSec) though started that long ago: not firing either
+            problems.append(f"{unit} has not fired since it was started {_duration((reading.now - u.since) / 60)} ago "
+                            f"(more than {_duration(jobs.stale_after_minutes)}): `systemctl list-timers {unit}`")
     return problems
 
 

@@ -170,6 +170,17 @@ def test_a_timer_disabled_too_slow_or_not_firing():
     assert [p.split(" ", 2)[1] for p in problems] == ["is", "fires", "last"]
 
 
+def test_a_timer_that_never_fired_since_it_was_started_long_ago():
+    """No LastTriggerUSec (a timer not Persistent= after a reboot, or one whose calendar never comes) is no proof
+    that it fires: started longer ago than the bound, it is not firing; started recently, it is not judged yet."""
+    never = [l.replace("LastTriggerUSec=Wed 2026-12-02 05:00:00 UTC", "LastTriggerUSec=") for l in TIMER]
+    assert job_problems(parse_jobs(_jobs(never)), JOBS) == []   # started 1.2 h ago
+    old = [l.replace("InactiveExitTimestamp=Wed 2026-12-02 04:00:00", "InactiveExitTimestamp=Tue 2026-12-01 20:00:00")
+           for l in never]
+    (problem,) = job_problems(parse_jobs(_jobs(old)), JOBS)
+    assert problem.startswith("sanoid.timer has not fired since it was started 9.2 h ago"), problem
+
+
 @pytest.mark.parametrize("lines,words", [
     (["Id=a.service", "garbage"], "Key=Value"),
     (_show("sanoid.service", LoadState="loaded"), "@@now"),
