@@ -194,8 +194,16 @@ def test_the_stand_in_reports_its_connections_and_refuses_beyond_its_cap(stand_i
     at_cap = _ask_stand_in(stand_in)                 # its own connection is the fourth: 4 of 4
     assert (at_cap.current, at_cap.maximum) == (4, 4)
     assert "holds 4 connections of its maximum 4" in connection_problems("mongodb", {"mongodb": at_cap}, PCT)[0]
-    held.append(socket.create_connection(("127.0.0.1", stand_in)))
-    time.sleep(0.2)
+    for _ in range(400):   # the fourth place ours once the ask's connection has freed it (a thread of the stand-in's)
+        s = socket.create_connection(("127.0.0.1", stand_in))
+        s.settimeout(20)
+        s.sendall(b"PING\n")
+        if s.recv(64) == b"PONG mongod\n":
+            held.append(s)
+            break
+        s.close()   # closed unanswered: the ask's connection still counted
+        time.sleep(0.05)
+    assert len(held) == 4, "the stand-in never admitted a fourth connection of ours"
     refused = _ask_stand_in(stand_in)                # closed unanswered, as mongod beyond maxIncomingConnections
     assert refused.error.startswith("serverStatus has no connections")
     reach = parse_reach(subprocess.run(["perl", "-e", _REACH_PERL, f"mongodb=127.0.0.1:{stand_in}"],
