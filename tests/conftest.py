@@ -48,27 +48,13 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "last: run after every other test of the session (it tears the lab down)")
 
 
-def in_worker(config):
-    """This process is a pytest-xdist worker (bin/test runs two)."""
-    return hasattr(config, "workerinput")
-
-
-def pytest_itemcollected(item):
-    """The lab's tests are one pytest-xdist group (`--dist loadgroup`, bin/test): one worker runs them all, in
-    their order (it brings the lab up at the first), while the other runs the tests without the lab."""
-    if is_lab(item):
-        item.add_marker(pytest.mark.xdist_group("lab"))
-
-
 def pytest_collection_modifyitems(config, items):
     """The lab's tests after the others (the order kept otherwise), the `last` one at the very end; when lab
     tests are selected, the lab's bring-up starts now, in the background, while the others run (one bring-up
-    is minutes of waiting on containers). Not in a pytest-xdist worker: every worker collects every test, and
-    the worker given the lab's group brings it up at its first test while the other runs the rest."""
+    is minutes of waiting on containers)."""
     items.sort(key=lambda item: (item.get_closest_marker("last") is not None, is_lab(item)))
     follow_the_faults(items)
-    if (any(is_lab(i) for i in items) and not config.option.collectonly and "up" not in EARLY
-            and not in_worker(config)):
+    if any(is_lab(i) for i in items) and not config.option.collectonly and "up" not in EARLY:
         from concurrent.futures import ThreadPoolExecutor
 
         from fixtures.plugin import spec_path
@@ -126,6 +112,4 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("-", "time per test folder")
     for folder, seconds in sorted(FOLDER_SECONDS.items(), key=lambda kv: -kv[1]):
         terminalreporter.write_line(f"{seconds:8.1f}s  {folder}")
-    workers = getattr(terminalreporter.config.option, "numprocesses", None)
-    terminalreporter.write_line(f"{sum(FOLDER_SECONDS.values()):8.1f}s  in all"
-                                + (f" (the test time of {workers} workers at once)" if workers else ""))
+    terminalreporter.write_line(f"{sum(FOLDER_SECONDS.values()):8.1f}s  in all")
