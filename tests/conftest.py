@@ -1,5 +1,4 @@
 """Fixtures of the suite's own tests."""
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +81,7 @@ def lab_audit(directory, *args, quiet=True):
     xml = directory / f"audit-{len(list(directory.iterdir()))}.xml"
     proc = subprocess.run([sys.executable, "-m", "pytest", *(["-q"] if quiet else []), "--inventory", "lab",
                            f"--junitxml={xml}", *args],
-                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                          cwd=ROOT, capture_output=True, text=True)
     assert xml.exists(), f"the audit wrote no JUnit XML:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     return read_cases(xml), proc.stdout + proc.stderr, xml
 

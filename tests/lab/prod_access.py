@@ -21,7 +21,7 @@ def prod_audit(tmp_path, inventory_file, *args, env=None):
     """`pytest -m prod --inventory FILE` as the on-call engineer runs it: (cases, stdout+stderr)."""
     xml = tmp_path / f"prod-{len(list(tmp_path.iterdir()))}.xml"
     run_env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
-    run_env.update({"PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
+    run_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "-rA", "-m", "prod",
                            f"--inventory={inventory_file}", f"--junitxml={xml}", *args],
                           cwd=ROOT, capture_output=True, text=True, env=run_env)

@@ -1,5 +1,7 @@
 """OPS-1 in the lab, for real: a replication job that fails makes systemd's replication unit fail
 and its OnFailure= notification fires; ZFS-8: the operator runs only what it is delegated."""
+from contextlib import contextmanager
+
 import pytest
 
 from fixtures.lab import docker_ops, host_units, hosts, remediable, units, zfs_setup
@@ -20,6 +22,20 @@ def on_host(host, script):
     return rc, (out or b"").decode(errors="replace")
 
 
+@contextmanager
+def first_jobs_only(host, count, extra=""):
+    """The host's replication jobs cut to its first `count` (each of its other jobs would be seconds more of
+    syncoid, proving nothing more), `extra` a job line added; the host's jobs put back after."""
+    conf = zfs_setup.SYNCOID_ARGS
+    rc, out = on_host(host, f"cp {conf} /tmp/jobs.saved && head -{count} /tmp/jobs.saved > {conf}"
+                            + (f" && echo '{extra}' >> {conf}" if extra else ""))
+    assert rc == 0, out
+    try:
+        yield
+    finally:
+        on_host(host, f"cp /tmp/jobs.saved {conf}")
+
+
 def test_a_failing_replication_job_fails_its_unit_and_systemd_notifies(lab):
     """systemd runs the replication unit; one job naming no dataset fails it, and its OnFailure=
     starts the notification instance, which appends the unit's status to the notifications log."""
@@ -27,44 +43,36 @@ def test_a_failing_replication_job_fails_its_unit_and_systemd_notifies(lab):
     unit = lab.spec.replication.unit
     source = lab.spec.hosts[r.source_host].public_address
     bad = f"--no-sync-snap --no-privilege-elevation {r.operator}@{source}:{r.source}-missing {r.target}-missing"
-    conf = zfs_setup.SYNCOID_ARGS
     notified = host_units.on_failure(lab.spec.replication.on_failure, unit)
     rc, before = on_host(r.target_host, f"cat {units.NOTIFICATIONS} 2>/dev/null | wc -l")
-    # the host's first job and one naming no dataset (each of the host's other jobs would be seconds of syncoid)
-    rc, out = on_host(r.target_host, f"cp {conf} /tmp/jobs.saved && head -1 /tmp/jobs.saved > {conf} && echo '{bad}' >> {conf}")
-    assert rc == 0, out
-    try:
-        rc, out = on_host(r.target_host, f"systemctl start {unit}")
-        assert rc != 0, f"systemctl start {unit} succeeded although a job failed:\n{out[-1500:]}"
-        rc, state = on_host(r.target_host, f"systemctl is-failed {unit}")
-        assert state.strip() == "failed", state
-        rc, log = on_host(r.target_host, f"for i in $(seq 600); do [ $(cat {units.NOTIFICATIONS} 2>/dev/null | wc -l) "
-                                         f"-gt {before.strip()} ] && [ $(systemctl show -p ActiveState --value {notified}) "
-                                         f"!= activating ] && break; sleep 0.1; done; "
-                                         f"tail -n +{int(before) + 1} {units.NOTIFICATIONS}")
-        assert f"{unit.rsplit('.', 1)[0]} failed" in log, f"no notification by {notified}:\n{log[-800:]}"
-        assert f"{r.source}-missing" in log, f"the notification does not show the failed job:\n{log[-1500:]}"
-    finally:
-        on_host(r.target_host, f"cp /tmp/jobs.saved {conf} && systemctl reset-failed {unit} {notified}")
+    # the host's first job and one naming no dataset
+    with first_jobs_only(r.target_host, 1, bad):
+        try:
+            rc, out = on_host(r.target_host, f"systemctl start {unit}")
+            assert rc != 0, f"systemctl start {unit} succeeded although a job failed:\n{out[-1500:]}"
+            rc, state = on_host(r.target_host, f"systemctl is-failed {unit}")
+            assert state.strip() == "failed", state
+            rc, log = on_host(r.target_host, f"for i in $(seq 600); do [ $(cat {units.NOTIFICATIONS} 2>/dev/null | wc -l) "
+                                             f"-gt {before.strip()} ] && [ $(systemctl show -p ActiveState --value {notified}) "
+                                             f"!= activating ] && break; sleep 0.1; done; "
+                                             f"tail -n +{int(before) + 1} {units.NOTIFICATIONS}")
+            assert f"{unit.rsplit('.', 1)[0]} failed" in log, f"no notification by {notified}:\n{log[-800:]}"
+            assert f"{r.source}-missing" in log, f"the notification does not show the failed job:\n{log[-1500:]}"
+        finally:
+            on_host(r.target_host, f"systemctl reset-failed {unit} {notified}")
 
 
 def test_the_replication_unit_succeeds_and_stays_quiet_when_every_job_succeeds(lab):
     r = zfs_setup.replicas(lab)[0]
     unit = lab.spec.replication.unit
-    conf = zfs_setup.SYNCOID_ARGS
     rc, before = on_host(r.target_host, f"cat {units.NOTIFICATIONS} 2>/dev/null | wc -l")
-    # the host's first two jobs (each of its other jobs would be seconds more of syncoid, proving nothing more)
-    rc, out = on_host(r.target_host, f"cp {conf} /tmp/jobs.saved && head -2 /tmp/jobs.saved > {conf}")
-    assert rc == 0, out
-    try:
+    with first_jobs_only(r.target_host, 2):
         rc, out = on_host(r.target_host, f"systemctl start {unit}")
         assert rc == 0, out[-1500:]
         rc, state = on_host(r.target_host, f"systemctl show -p Result --value {unit}")
         assert state.strip() == "success", state
         rc, after = on_host(r.target_host, f"cat {units.NOTIFICATIONS} 2>/dev/null | wc -l")
         assert before == after, "a notification was sent although every job succeeded"
-    finally:
-        on_host(r.target_host, f"cp /tmp/jobs.saved {conf}")
 
 
 def test_the_operator_runs_only_its_delegated_rights(lab):

@@ -38,7 +38,7 @@ FINGERPRINT = ("find /etc -xdev \\( -type f -o -type l \\) -printf '%p %m %u %g 
 
 def provision(*args, log):
     return subprocess.run([sys.executable, "-m", "provision", *args, "--log", str(log)], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                          capture_output=True, text=True)
 
 
 def fingerprint(client, arch, machines):

@@ -87,7 +87,7 @@ def test_a_healthy_guest_is_green_and_one_that_does_not_answer_is_said():
     assert guest_problems(Facts(HOST, _reading(healthy)), "units", lambda u: unit_problems(u, 3)) == []
     hung = guest_problems(Facts(HOST, _reading(["@@guest 990", "@@unread 124"])), "units", lambda u: [])
     assert hung and "did not answer within 20 s" in hung[0] and "990" in hung[0]
-    assert parse(["@@guest 7", "@@units", "garbage"])["7"].missing["units"].startswith("systemctl show: malformed reading")
+    assert parse(["@@guest 7", "@@units", "garbage"])["7"].missing["units"].startswith("systemctl list-units, systemctl show: malformed reading")
 
 
 def test_the_command_reads_only_running_guests_outside_the_spec(tmp_path):
