@@ -53,16 +53,20 @@ def healthy(lab, healthy_runs):
     return verdicts(run.cases)
 
 
-def judge(arch, healthy, cases, output, concerned, expect):
+def judge(arch, healthy, cases, output, concerned, expect, elsewhere=frozenset()):
     """Every case reading a concerned machine errors with a first line naming the machine and containing
-    each text of expect; every other case is judged as on the healthy lab."""
+    each text of expect; every other case is judged as on the healthy lab. elsewhere: the machines another
+    thing wrong of the same audit stops (a case reading both may name either, with that one's reason)."""
     assert cases, "the audit judged nothing"
     mine = [c for c in cases if set(c.machines) & concerned]
-    others = [c for c in cases if not set(c.machines) & concerned]
+    others = [c for c in cases if not set(c.machines) & (concerned | elsewhere)]
     assert mine, f"no case read {sorted(concerned)}"
     for c in mine:
         first = c.message.splitlines()[0] if c.message else ""
         assert c.outcome == "error", f"{c.name}: {c.outcome}, expected an error: {first}"
+        if set(c.machines) & elsewhere:
+            assert any(m in first for m in concerned | elsewhere), f"{c.name}: the first line should name a machine: {first}"
+            continue
         assert any(m in first for m in concerned) and all(t in first for t in expect), \
             f"{c.name}: the first line should name the machine and say {expect}: {first}"
     moved = [f"{c.name}: {healthy.get((c.requirement, c.name))} -> {c.outcome}: {c.message[:200]}"
@@ -72,58 +76,61 @@ def judge(arch, healthy, cases, output, concerned, expect):
     return mine
 
 
-def changed_host_key(arch, folder):
-    """The known_hosts line of an application container replaced by another key's."""
-    victim = arch.app_containers()[0].name
-    address = access.addresses(arch)[victim][0]
+def victims(arch):
+    """(an application container whose host key changed, a Proxmox host unknown to known_hosts, an application
+    container whose IdentityFile is a key it does not know): the host one that runs neither container."""
+    apps = arch.app_containers()
+    changed, wrong = apps[0], apps[-1]
+    host = next(h for h in reversed(list(arch.spec.hosts)) if h not in {changed.host, wrong.host})
+    return changed.name, host, wrong.name
+
+
+def three_things_wrong(arch, folder):
+    """The on-call engineer's files with three things wrong at once, each on machines of its own: a container's
+    known_hosts line replaced by another key's, a Proxmox host's known_hosts line removed, another container's
+    IdentityFile a key it does not know. (inventory, {variant: (machines concerned, texts their first line
+    must hold)})."""
+    changed, host, wrong = victims(arch)
+    addresses = access.addresses(arch)
     other = new_key(folder / "other")
     known = folder / "known_hosts"
-    known.write_text("".join(f"{address} {other}\n" if line.startswith(f"{address} ") else line
-                             for line in (access.ACCESS_DIR / "known_hosts").read_text().splitlines(True)))
-    return variant(folder, known_hosts=known), {victim}, ["SHA256:"]
-
-
-def unknown_host(arch, folder):
-    """A Proxmox host's known_hosts line removed: the host and the containers reached through it."""
-    victim = list(arch.spec.hosts)[-1]
-    address = access.addresses(arch)[victim][0]
-    known = folder / "known_hosts"
-    known.write_text("".join(line for line in (access.ACCESS_DIR / "known_hosts").read_text().splitlines(True)
-                             if not line.startswith(f"{address} ")))
-    return variant(folder, known_hosts=known), concerned_machines(arch, victim), []
-
-
-def wrong_key(arch, folder):
-    """An application container's IdentityFile replaced by a key it does not know."""
-    victim = arch.app_containers()[-1].name
+    lines = []
+    for line in (access.ACCESS_DIR / "known_hosts").read_text().splitlines(True):
+        if line.startswith(f"{addresses[host][0]} "):
+            continue   # the unknown host
+        lines.append(f"{addresses[changed][0]} {other}\n" if line.startswith(f"{addresses[changed][0]} ") else line)
+    known.write_text("".join(lines))
     new_key(folder / "wrong")
     text = (access.ACCESS_DIR / "ssh_config").read_text()
-    head, _, rest = text.partition(f"Host {victim}\n")
+    head, _, rest = text.partition(f"Host {wrong}\n")
     block, sep, tail = rest.partition("\nHost ")
     block = block.replace(str(access.ACCESS_DIR / "oncall_ed25519"), str(folder / "wrong"))
     config = folder / "ssh_config"
-    config.write_text(f"{head}Host {victim}\n{block}{sep}{tail}")
-    return variant(folder, ssh_config=config), {victim}, []
-
-
-def no_sudo(arch, folder):
-    """The lab's inventory of an account that may run nothing through sudo."""
-    return access.ACCESS_DIR / "inventory-nosudo.yaml", set(), []
-
-
-VARIANTS = {"changed-host-key": changed_host_key, "unknown-host": unknown_host, "wrong-key": wrong_key,
-            "no-sudo": no_sudo}
+    config.write_text(f"{head}Host {wrong}\n{block}{sep}{tail}")
+    return variant(folder, known_hosts=known, ssh_config=config), {
+        "changed-host-key": ({changed}, ["SHA256:"]),
+        "unknown-host": (concerned_machines(arch, host), []),
+        "wrong-key": ({wrong}, []),
+    }
 
 
 @pytest.fixture(scope="module")
 def variant_audits(lab, tmp_path_factory):
-    """{variant: (cases, output, machines concerned, texts their first line must hold)}: the on-call engineer's
-    files, each variant with one thing wrong, audited at once (read-only audits, as engineers at once would)."""
-    folders = {name: tmp_path_factory.mktemp(name) for name in VARIANTS}
-    made = {name: make(lab, folders[name]) for name, make in VARIANTS.items()}
-    with ThreadPoolExecutor(len(VARIANTS)) as pool:
-        runs = dict(zip(VARIANTS, pool.map(lambda name: prod_audit(folders[name], made[name][0]), VARIANTS)))
-    return {name: (*runs[name], *made[name][1:]) for name in VARIANTS}
+    """{variant: (cases, output, machines concerned, texts their first line must hold, machines the audit's
+    other variants stop)}: the on-call engineer's files audited twice at once (read-only audits, as two
+    engineers at once would): with three things wrong, each on machines of its own (a changed host key, an
+    unknown host, a wrong key), and as an account that may run nothing through sudo."""
+    wrong_folder, nosudo_folder = tmp_path_factory.mktemp("three-wrong"), tmp_path_factory.mktemp("no-sudo")
+    inventory_file, parts = three_things_wrong(lab, wrong_folder)
+    with ThreadPoolExecutor(2) as pool:
+        wrong = pool.submit(prod_audit, wrong_folder, inventory_file)
+        nosudo = pool.submit(prod_audit, nosudo_folder, access.ACCESS_DIR / "inventory-nosudo.yaml")
+        (cases, output), nosudo_run = wrong.result(), nosudo.result()
+    out = {"no-sudo": (*nosudo_run, set(), [], set())}
+    for name, (concerned, expect) in parts.items():
+        elsewhere = set().union(*(m for other, (m, _) in parts.items() if other != name))
+        out[name] = (cases, output, concerned, expect, elsewhere)
+    return out
 
 
 @pytest.mark.lab
@@ -133,10 +140,11 @@ def test_a_changed_host_key_stops_that_machine_alone(lab, healthy, variant_audit
 
 @pytest.mark.lab
 def test_an_unknown_host_stops_it_and_its_containers(lab, healthy, variant_audits):
-    cases, output, concerned, expect = variant_audits["unknown-host"]
-    judge(lab, healthy, cases, output, concerned, expect)
+    cases, output, concerned, expect, elsewhere = variant_audits["unknown-host"]
+    judge(lab, healthy, cases, output, concerned, expect, elsewhere)
     victim = next(m for m in concerned if m in lab.spec.hosts)
-    host_cases = [c for c in cases if victim in c.machines]
+    host_cases = [c for c in cases if victim in c.machines and not set(c.machines) & elsewhere]
+    assert host_cases, f"no case read {victim} alone"
     assert all("SHA256:" in c.message.splitlines()[0] for c in host_cases), host_cases[0].message
 
 
@@ -196,7 +204,7 @@ def test_a_hung_command_errors_that_machine_within_the_time_out(lab, healthy, tm
 
 @pytest.mark.lab
 def test_a_missing_sudo_right_is_an_error_naming_it(lab, healthy, variant_audits):
-    cases, output, _, _ = variant_audits["no-sudo"]
+    cases, output, _, _, _ = variant_audits["no-sudo"]
     denied = [c for c in cases if c.outcome == "error"]
     assert denied, "without sudo rights some checks must error"
     assert all("sudo" in c.message.splitlines()[0] for c in denied), red_lines(denied)
