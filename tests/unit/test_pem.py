@@ -78,3 +78,9 @@ def test_certbot_archive_fingerprint_from_the_pem_as_openssl_printed_it(tmp_path
     new = parse_certbot([*head, "@@archive world.example.org 3", *shell(FIRST_CERTIFICATE, "", cert), "@@plugins"])
     old = parse_certbot([*head, "@@archive world.example.org 3", *old_line, "@@plugins"])
     assert new == old and new.renewals["world.example.org"].fingerprint
+
+
+def test_certbot_archive_that_is_not_a_certificate_is_an_error_not_a_fingerprint():
+    body = ["-----BEGIN CERTIFICATE-----", "aGVsbG8gd29ybGQ=", "-----END CERTIFICATE-----"]
+    with pytest.raises(ValueError):
+        parse_certbot(["@@units", "Id=certbot.timer", "", "@@archive world.example.org 3", *body, "@@plugins"])
