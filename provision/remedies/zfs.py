@@ -20,7 +20,7 @@ def clone_newest(origin: str, clone: str, aside: str):
         f"zfs umount {clone} 2>/dev/null || true; "
         f"for i in $(seq 20); do zfs rename {clone} {aside} && break; sleep 0.5; done; "
         f"zfs get -H -o value origin {clone} >/dev/null 2>&1 && exit 1; fi; "
-        f"s=$(zfs list -H -t snapshot -o name -s creation -d 1 {origin} | tail -n 1); "
+        f"s=$(zfs list -H -t snapshot -o name -s createtxg -d 1 {origin} | tail -n 1); "
         f"[ -n \"$s\" ] || {{ echo no snapshot of {origin}; exit 1; }}; zfs clone \"$s\" {clone}'")
 
 
@@ -261,7 +261,7 @@ def replica_written_or_clone_unmounted(f, arch, audit):
                         f"zfs get -H -o property,value mounted,mountpoint,canmount {t.clone}",
                         "showmount -a", f"zfs mount {t.clone}"])]
     ds = t.target_dataset
-    newest = f"$(zfs list -H -t snapshot -o name -s creation -d 1 {ds} | tail -n 1)"
+    newest = f"$(zfs list -H -t snapshot -o name -s createtxg -d 1 {ds} | tail -n 1)"
     return [Manual(t.target, *_ids(f), f"the replica {ds} is written locally or writable: {first_problem(f)}; the "
                    "next replication run rolls it back to its newest received snapshot (what was written is lost), "
                    "so a person looks first",

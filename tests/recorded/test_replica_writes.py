@@ -103,6 +103,39 @@ def test_zfs_fuse_replica_is_judged_by_referenced(fleet, shipped):
     assert "no `written` property" in message
 
 
+def _sanoid_second(fleet, shipped, head, txgs=True):
+    """zfs-fuse's reading of a replica whose source was written between sanoid's snapshots of one second (seen in
+    the lab, CI37: the monthly taken before a write, the daily and hourly after), each with its createtxg (None:
+    a reading without it)."""
+    stamp = "autosnap_2027-01-15_00:00:01"
+    snaps = [(f"{stamp}_monthly", 226, 147456), (f"{stamp}_daily", 231, 163840), (f"{stamp}_hourly", 236, 163840)]
+    text = zfs_snapshots(fleet[HOST].text, DS, [(name, NOW - 600, str(txg)) for name, txg, _ in snaps])
+    body = re.search(r"^@@@zfs\n(.*?)^@@@\.rc zfs", text, re.S | re.M).group(1).splitlines()
+    body = [l for l in body if not (l.startswith(DS + "\t") and l.split("\t")[1] in ("readonly", "referenced"))]
+    body += [f"{DS}\treadonly\ton", f"{DS}\treferenced\t{head}"]
+    for name, txg, referenced in snaps:
+        body.append(f"{DS}@{name}\treferenced\t{referenced}")
+        if txgs:
+            body.append(f"{DS}@{name}\tcreatetxg\t{txg}")
+    return replaced(fleet, shipped, HOST, section(section(text, "zfs", body), "zfs_written", FUSE))
+
+
+def test_snapshots_of_one_second_are_ordered_as_taken(fleet, shipped):
+    """The newest of snapshots taken within one second is the last one's transaction group (createtxg), not the
+    last name (`_monthly`): the replica holds what the hourly holds, nothing written; a write since is still red,
+    against the hourly."""
+    f = _sanoid_second(fleet, shipped, head=163840)
+    assert [s[0].rsplit("_", 1)[1] for s in f[HOST].snapshots(DS)] == ["monthly", "daily", "hourly"]
+    assert run(check.test_replica_is_never_written_locally, REPLICA, f, shipped) == ("passed", "")
+    outcome, message = run(check.test_replica_is_never_written_locally, REPLICA, _sanoid_second(fleet, shipped, 180224),
+                           shipped)
+    assert outcome == "failed" and "references 180224 bytes" in message and "_hourly 163840" in message, message
+    # a reading without createtxg (kept before it was read) orders them by name, as it did
+    outcome, _ = run(check.test_replica_is_never_written_locally, REPLICA,
+                     _sanoid_second(fleet, shipped, 163840, txgs=False), shipped)
+    assert outcome == "failed"
+
+
 def test_neither_written_nor_referenced_is_no_evidence_with_both_reasons(fleet, shipped):
     f = _reading(fleet, shipped, written=FUSE)
     outcome, message = run(check.test_replica_is_never_written_locally, REPLICA, f, shipped)
