@@ -28,15 +28,25 @@ def _bring_up(spec):
 
 @pytest.fixture(scope="session")
 def lab(arch, pytestconfig):
-    """The lab, up (brought up if needed; idempotent): waits for the bring-up started at collection."""
+    """The lab, up (brought up if needed; idempotent): waits for the bring-up started at collection. Its hosts'
+    job timers are held for the session (the runs in flight let finish): a 15-minute tick would otherwise start
+    every host's snapshots and replication in the middle of whatever test runs then (half a minute of syncoid on
+    every host, an audit reading a run half done, a test running the jobs by hand waiting for it). The snapshots
+    stay well within the spec's maximum lag meanwhile; the timers resume at the session's end when the lab is
+    still up (a lab brought up again meanwhile has its timers running)."""
     from fixtures.inventory import map_lab_networks
+    from fixtures.lab import bringup, docker_ops, remediable
     from fixtures.plugin import spec_path
     future = EARLY.pop("up", None)
     if future is not None:
         future.result()   # its failure is this fixture's
     else:
         _bring_up(spec_path(pytestconfig))
-    return map_lab_networks(arch)
+    mapped = map_lab_networks(arch)
+    client = docker_ops.client()
+    remediable.hold_jobs(client, mapped)
+    yield mapped
+    remediable.release_jobs(client, mapped, resume=bringup.running(mapped))
 
 
 def is_lab(item):
@@ -52,7 +62,6 @@ def pytest_collection_modifyitems(config, items):
     tests are selected, the lab's bring-up starts now, in the background, while the others run (one bring-up
     is minutes of waiting on containers)."""
     items.sort(key=lambda item: (item.get_closest_marker("last") is not None, is_lab(item)))
-    follow_the_faults(items)
     if any(is_lab(i) for i in items) and not config.option.collectonly and "up" not in EARLY:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -60,20 +69,6 @@ def pytest_collection_modifyitems(config, items):
         pool = ThreadPoolExecutor(1, thread_name_prefix="lab-bring-up")
         EARLY["up"] = pool.submit(_bring_up, spec_path(config))
         pool.shutdown(wait=False)
-
-
-PROVISIONER_TEST = "test_fixable_faults_planned_applied_green_and_nothing_destroyed"
-
-
-def follow_the_faults(items):
-    """The provisioner's lab test right after the faults' (tests/lab/test_faults.py): the faults' module leaves the
-    lab's job timers paused for it, and its own end resumes them, once for both (the runs the timers missed
-    meanwhile, when a tick passed: every host's snapshots and replication, about 35 s)."""
-    follow = [i for i in items if getattr(i, "originalname", "") == PROVISIONER_TEST]
-    rest = [i for i in items if i not in follow]
-    faults = [n for n, i in enumerate(rest) if getattr(getattr(i, "module", None), "__name__", "").endswith("test_faults")]
-    if follow and faults:
-        items[:] = rest[:faults[-1] + 1] + follow + rest[faults[-1] + 1:]
 
 
 def lab_audit(directory, *args, quiet=True):

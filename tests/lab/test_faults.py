@@ -25,7 +25,7 @@ from provision.remedies import Action, Manual
 from specs import load_spec
 from specs.architecture import Architecture
 from specs.load import DEFAULT_SPEC
-from tests.conftest import PROVISIONER_TEST, ROOT
+from tests.conftest import ROOT
 from tests.lab.inprocess import EVERY_PATH, PROVISIONER, READ_BY, AccessPath, audit_fault, failing, red, same_as_docker
 from tests.lab.prod_access import PATHS
 
@@ -102,30 +102,20 @@ def write_steps():
 
 
 @pytest.fixture(scope="module")
-def paths(lab, request):
+def paths(lab):
     """{path: AccessPath}; the prod paths read with keys from their IdentityFile, no ssh-agent (as prod_audit).
-    The hosts' job timers are paused meanwhile (well within the maximum lag): a snapshot or replication run
-    fired by its timer while a fault is in would fail because of it and leave its unit failed (OPS-2) into
-    the next fault's audit. Resumed at the end (the runs their timers missed meanwhile waited for); unless the
-    provisioner's lab test runs next (tests/conftest.py puts it right after this module), which pauses them too
-    and resumes them at its own end, pass or fail."""
+    The hosts' job timers are held meanwhile (as for the whole session, tests/conftest.py; well within the
+    maximum lag): a snapshot or replication run fired by its timer while a fault is in would fail because of it
+    and leave its unit failed (OPS-2) into the next fault's audit."""
     client = docker_ops.client()
-    remediable.pause_jobs(client, lab)
-    provisioner_next = any(getattr(i, "originalname", "") == PROVISIONER_TEST for i in request.session.items)
     try:
-        with pytest.MonkeyPatch.context() as mp:
+        with remediable.timers_held(client, lab), pytest.MonkeyPatch.context() as mp:
             mp.delenv("SSH_AUTH_SOCK", raising=False)
             built = {name: AccessPath(name) for name in EVERY_PATH}
             yield built
             if PENDING:   # a selection (-k) without the last test: the last removal is proven here
                 prove_removed(built, list(PENDING))
-    except BaseException:
-        provisioner_next = False
-        raise
     finally:
-        if not provisioner_next:
-            with timed("the jobs resumed (and the runs missed meanwhile waited for)"):
-                remediable.resume_jobs(client, lab)
         write_steps()
 
 

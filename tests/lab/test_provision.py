@@ -81,7 +81,7 @@ def test_fixable_faults_planned_applied_green_and_nothing_destroyed(lab, audit, 
     assert {catalogue[n].requirement for n in FIXABLE} <= set(REMEDIES)
     log = tmp_path / "provision.log"
     applied, own = [], False
-    remediable.pause_jobs(client, lab)
+    remediable.hold_jobs(client, lab)   # (held for the whole session already: tests/conftest.py)
     try:
         apply(client, catalogue, FIXABLE + remediable.DESTROY_PRONE, applied)
         own = True   # (removed even when made in part)
@@ -131,7 +131,7 @@ def test_fixable_faults_planned_applied_green_and_nothing_destroyed(lab, audit, 
         restore(client, lab, catalogue, applied)
         if own:
             remediable.own_snapshots_and_clones(client, lab, remove=True)
-        remediable.resume_jobs(client, lab)
+        remediable.release_jobs(client, lab)
     red_now = lambda cases: sorted(f"{c.requirement} {c.name}: {c.message[:300]}" for c in cases
                                    if c.outcome in ("failed", "error"))
     first = red_now(audit())
