@@ -81,8 +81,10 @@ def victims(arch):
     container whose IdentityFile is a key it does not know): the host one that runs neither container."""
     apps = arch.app_containers()
     changed, wrong = apps[0], apps[-1]
-    host = next(h for h in reversed(list(arch.spec.hosts)) if h not in {changed.host, wrong.host})
-    return changed.name, host, wrong.name
+    spare = [h for h in reversed(list(arch.spec.hosts)) if h not in {changed.host, wrong.host}]
+    assert spare, (f"the spec's hosts {', '.join(arch.spec.hosts)} all run {changed.name} or {wrong.name}: the "
+                   "unknown host must be one that runs neither")
+    return changed.name, spare[0], wrong.name
 
 
 def three_things_wrong(arch, folder):
