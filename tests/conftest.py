@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from reports.results import read_cases
+from tests.lab_apart import LAB_TESTS, lower_priority, runs_lab, worker_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,7 @@ def lab(arch, pytestconfig):
     from fixtures.inventory import map_lab_networks
     from fixtures.lab import bringup, docker_ops, remediable
     from fixtures.plugin import spec_path
+    assert runs_lab(pytestconfig), f"only tests under {LAB_TESTS} run on the lab's worker (tests/lab_apart.py)"
     future = EARLY.pop("up", None)
     if future is not None:
         future.result()   # its failure is this fixture's
@@ -55,14 +57,24 @@ def is_lab(item):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "last: run after every other test of the session (it tears the lab down)")
+    if worker_id(config):
+        lower_priority(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """bin/test's workers: the lab's tests on one, the others on the other (tests/lab_apart.py)."""
+    if config.getoption("dist") == "load":
+        from tests.lab_apart import scheduler
+        return scheduler(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
     """The lab's tests after the others (the order kept otherwise), the `last` one at the very end; when lab
     tests are selected, the lab's bring-up starts now, in the background, while the others run (one bring-up
-    is minutes of waiting on containers)."""
+    is minutes of waiting on containers); under bin/test's workers, by the worker of the lab's tests alone."""
     items.sort(key=lambda item: (item.get_closest_marker("last") is not None, is_lab(item)))
-    if any(is_lab(i) for i in items) and not config.option.collectonly and "up" not in EARLY:
+    if any(is_lab(i) for i in items) and not config.option.collectonly and "up" not in EARLY and runs_lab(config):
         from concurrent.futures import ThreadPoolExecutor
 
         from fixtures.plugin import spec_path
