@@ -3,7 +3,9 @@ figures the one way (bench/figures.py). The full-size figures are for the notes,
 import pytest
 
 from bench.figures import figures
+from fixtures.lab import docker_ops
 from tests.bench.test_benchmarks import run_bench
+from tests.lab.test_lifecycle import lab_containers
 
 
 @pytest.fixture(autouse=True)
@@ -11,10 +13,15 @@ def _lab_up(lab):
     return lab
 
 
-def test_lab_bench_small_times_a_bring_up_of_the_lab_already_up():
+def test_lab_bench_small_times_a_bring_up_of_the_lab_already_up_which_changes_nothing():
+    """The bring-up is idempotent: the one the benchmark times, of the lab up, leaves every container as it was
+    (none made again, none restarted)."""
+    client = docker_ops.client()
+    before = lab_containers(client)
     got = figures(run_bench("lab_bench", "--small"))
     assert "second bring-up (nothing changed)" in got and "memory of the lab" in got, got
     assert any(name.startswith("image ") for name in got), got
+    assert lab_containers(client) == before
 
 
 def test_audit_bench_small_audits_one_requirement():

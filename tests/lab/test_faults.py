@@ -31,6 +31,7 @@ from tests.lab.prod_access import PATHS
 
 
 BATCH_SIZE = 20   # at most so many faults applied at once and read once (each of its own requirement)
+AT_ONCE = 8       # faults of a batch put in (and taken out) at the same time: each mostly waits on its container
 
 
 def batches(catalogue, size=BATCH_SIZE):
@@ -178,11 +179,12 @@ class BatchReading:
 
 
 def apply_read_remove(client, lab, paths, batch, reading, key=None):
-    """Apply the faults, read the lab by every path (docker on every machine, the prod paths on the machines of
-    the red cases), remove them (in reverse), pause the job timers again (a removal may have resumed them)."""
+    """Apply the faults (at once: they share nothing), read the lab by every path (docker on every machine, the
+    prod paths on the machines of the red cases), remove them (at once; those whose removal restarts their
+    container last, in reverse), pause the job timers again (a removal may have resumed them)."""
     applied = []
     try:
-        for fault in batch:
+        def put_in(fault):
             try:
                 with timed(f"apply {fault.name}"):
                     fault.apply(client)
@@ -192,8 +194,10 @@ def apply_read_remove(client, lab, paths, batch, reading, key=None):
                     fault.remove(client)
                 except Exception as undo:
                     reading.problems[fault.name] += f" (and not removed: {undo})"
-                continue
-            applied.append(fault)
+                return False
+            return True
+
+        applied = [f for f, ok in zip(batch, docker_ops.at_once(put_in, batch, AT_ONCE)) if ok]
         if not applied:
             return
         if not key:
@@ -213,12 +217,17 @@ def apply_read_remove(client, lab, paths, batch, reading, key=None):
         for fault in batch:
             reading.problems.setdefault(fault.name, f"the batch was not read: {type(exc).__name__}: {exc}")
     finally:
-        for fault in reversed(applied):
+        def take_out(fault):
             try:
                 with timed(f"remove {fault.name}"):
                     fault.remove(client)
             except Exception as exc:
                 reading.problems[fault.name] = f"could not be removed: {exc}"
+
+        # at once, but those whose removal restarts their container after the others, one at a time
+        docker_ops.at_once(take_out, [f for f in applied if not f.restarts], AT_ONCE)
+        for fault in reversed([f for f in applied if f.restarts]):
+            take_out(fault)
         PENDING.extend(applied)
         remediable.pause_jobs(client, lab)
 

@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # what a plan must not touch, byte for byte: files of /etc (content, mode, owner), the running programs
 # (pid and name; the lab's job timers' own runs left out), the datasets (names, origins, mount points)
 JOBS = ("ps", "sh", "sort", "grep", "sleep", "find", "sha256sum", "zfs", "apache2", "sanoid", "syncoid", "perl",
-        "lab-replicate", "ssh", "sshd", "sudo", "operator-zfs", "mbuffer", "pv", "lzop", "zstd",
+        "lab-replicate", "ssh", "sshd", "sudo", "operator-zfs", "lab-zfs-compat", "mbuffer", "pv", "lzop", "zstd",
         "systemctl",
         # postfix's daemons that its master starts on demand and that exit when idle
         "trivial-rewrite", "cleanup", "smtp", "bounce", "local", "pickup", "anvil", "showq", "proxymap",
