@@ -85,6 +85,11 @@ echo "## units"
 systemctl list-units --all --no-legend --plain --no-pager 2>/dev/null | awk '{print $1, $2, $3, $4}' | sort
 # enabled, disabled, masked: the links systemctl makes (list-unit-files reads every unit file: 0.6 s a machine)
 find /etc /run/systemd/system -xdev -type l -printf '%p -> %l\n' 2>/dev/null | sort
+echo "## processes"
+# (read before the databases: a backend of the psql below may still be exiting when ps reads)
+# (postfix's master runs its daemons on demand and lets them exit when idle: an audit's mailq starts showq)
+P=$(ps -eo args=); printf '%s\n' "$P" | grep -v -e '^ps -eo' -e 'offsuite-fingerprint' -e '^sleep ' -e '^\[' \
+  | grep -v -E -e ' -t (unix|fifo|inet|pass)( |$)' | sort
 echo "## databases"
 if [ -d /var/lib/postgresql ] && command -v psql >/dev/null; then
   for db in $(su postgres -c "psql -AtX -c 'select datname from pg_database where datallowconn order by 1'"); do
@@ -94,10 +99,6 @@ if [ -d /var/lib/postgresql ] && command -v psql >/dev/null; then
 fi
 echo "## zfs"
 command -v zfs >/dev/null && zfs list -H -t all -o name,used 2>/dev/null | awk '{print $1}' | sort
-echo "## processes"
-# (postfix's master runs its daemons on demand and lets them exit when idle: an audit's mailq starts showq)
-P=$(ps -eo args=); printf '%s\n' "$P" | grep -v -e '^ps -eo' -e 'offsuite-fingerprint' -e '^sleep ' -e '^\[' \
-  | grep -v -E -e ' -t (unix|fifo|inet|pass)( |$)' | sort
 """
 
 
